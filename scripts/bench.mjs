@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+// `npm run bench`: compiles each bench/*.cc against the native core's sources (same -O3 flags as the
+// addon) and speexdsp (the reference; Debian libspeexdsp-dev, installed here when missing), runs them
+// one after the other and prints their tables. Benchmarks print numbers; they assert nothing.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const outDir = path.join(root, 'build-bench');
+mkdirSync(outDir, { recursive: true });
+
+if (!existsSync('/usr/include/speex/speex_resampler.h') && process.getuid?.() === 0) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', '-qq', 'libspeexdsp-dev'], { stdio: 'inherit', env });
+}
+
+const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8')
+  .split(/\r?\n/)
+  .filter((s) => s && !s.endsWith('addon.cc'))
+  .map((s) => path.join(root, s));
+
+const only = process.argv.slice(2);
+const benches = readdirSync(path.join(root, 'bench'))
+  .filter((f) => f.endsWith('.cc'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+
+for (const file of benches) {
+  const exe = path.join(outDir, file.replace(/\.cc$/, ''));
+  const build = spawnSync(
+    'g++',
+    [
+      '-std=c++17',
+      '-O3',
+      '-I',
+      path.join(root, 'native'),
+      path.join(root, 'bench', file),
+      ...coreSources,
+      '-lspeexdsp',
+      '-o',
+      exe,
+    ],
+    { stdio: 'inherit' },
+  );
+  if (build.status !== 0) {
+    console.log(`${file}: build failed`);
+    continue;
+  }
+  console.log(`\n=== ${file} ===`);
+  spawnSync(exe, [], { stdio: 'inherit' });
+}
