@@ -18,7 +18,7 @@ if (!existsSync('/usr/include/speex/speex_resampler.h') && process.getuid?.() ==
 
 const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8')
   .split(/\r?\n/)
-  .filter((s) => s && !s.endsWith('addon.cc'))
+  .filter((s) => s && !path.basename(s).startsWith('addon'))
   .map((s) => path.join(root, s));
 
 const only = process.argv.slice(2);

@@ -4,9 +4,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import type { CodecBinding } from './bindings/codec-binding.js';
+import type { InboundBinding } from './bindings/inbound-binding.js';
 
 /** The raw binding. Only the typed wrappers in src/media/ use it. */
-export interface NativeAddon {
+export interface NativeAddon extends CodecBinding, InboundBinding {
   readonly abiVersion: number;
 }
 
