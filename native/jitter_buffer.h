@@ -1,0 +1,122 @@
+// Adaptive jitter buffer for 8 kHz G.711 RTP (one byte per sample, any ptime).
+// Payload bytes are stored by RTP timestamp on a continuous playout timeline; pull() reads
+// 20 ms at a time in two 10 ms subframes, each either real or missing (the caller conceals).
+// Timing: the playout point follows the minimum relative delay (arrival - ts) seen over a
+// window plus a target delay chosen from a percentile of the relative delays, between the
+// configured min and max; the point moves by 10 ms steps (insert a concealed subframe or drop
+// one). SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp jumps
+// re-anchor the new stream on the same timeline (resync). Memory is fixed at construction.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace grok::media {
+
+enum class PushStatus { Accepted, Duplicate, Late, Resync, Invalid };
+
+struct JitterConfig {
+  int min_delay_ms = 20;
+  int max_delay_ms = 200;
+};
+
+struct JitterStats {
+  uint64_t received = 0;    // packets stored (in time), including the one of a resync
+  uint64_t late = 0;        // packets that arrived after their playout time
+  uint64_t lost = 0;        // sequence numbers never received (RFC 3550 A.3, per SSRC epoch)
+  uint64_t duplicates = 0;
+  uint64_t concealed = 0;   // 20 ms frames with audible concealment (within 60 ms of a loss)
+  uint64_t resyncs = 0;
+  uint64_t inserted = 0;    // 10 ms subframes inserted to grow the delay
+  uint64_t dropped = 0;     // 10 ms subframes dropped to shrink the delay
+  double current_delay_ms = 0;
+  double target_delay_ms = 0;
+  double jitter_ms = 0;     // RFC 3550 6.4.1 interarrival jitter
+  double mean_added_delay_ms = 0;  // mean (playout - arrival) over played real subframes
+};
+
+class JitterBuffer {
+ public:
+  static constexpr int kSampleRate = 8000;
+  static constexpr int kFrame = 160;
+  static constexpr int kSubframe = 80;
+  static constexpr int kMaxDelayMs = 1000;
+  static constexpr int kMaxPayload = 8 * 120;  // 120 ms: beyond any sane ptime
+
+  enum class Sub : uint8_t { Real, Missing, Inserted, RealAfterDrop };
+  struct Frame {
+    uint8_t bytes[kFrame];  // valid for Real / RealAfterDrop subframes
+    Sub sub[2];
+  };
+
+  explicit JitterBuffer(JitterConfig config);
+
+  PushStatus push(uint16_t seq, uint32_t ts, uint32_t ssrc, const uint8_t* payload, size_t n,
+                  double arrival_ms);
+  // False before playout started (first packet not yet held for the target delay).
+  bool pull(double now_ms, Frame& frame);
+  JitterStats stats() const;
+
+ private:
+  static constexpr int kRing = 1 << 15;  // 4.1 s of samples
+  static constexpr int kSlots = kRing / kSubframe + 2;
+  static constexpr int kSeqWindow = 1024;
+  static constexpr int kDelayWindow = 500;  // packets (10 s at 20 ms)
+  static constexpr int kMaxDropout = 3000;  // RFC 3550 A.1
+  static constexpr double kTsJumpMs = 1500;
+  static constexpr int kAudibleConcealment = 6;  // subframes (60 ms), as Plc::kSilenceAfter
+
+  void new_epoch(uint32_t ssrc);
+  bool seq_seen(int64_t ext) const;
+  void mark_seq(int64_t ext);
+  void record_delay(double d);
+  void update_target();
+  void store(int64_t pos, const uint8_t* payload, size_t n, double arrival_ms);
+  bool subframe_complete(int64_t pos) const;
+  void clear(int64_t from, int64_t to);
+  int64_t slot_of(int64_t pos) const;
+  PushStatus resync(uint16_t seq, uint32_t ts, uint32_t ssrc, const uint8_t* payload, size_t n,
+                    double arrival_ms);
+
+  JitterConfig config_;
+  std::vector<uint8_t> ring_;
+  std::vector<uint8_t> valid_;
+  std::vector<double> slot_arrival_ms_;
+  std::vector<uint64_t> seq_bits_;
+  std::vector<double> delays_;  // ring of relative delays (ms) of the last kDelayWindow packets
+  std::vector<double> scratch_;
+  size_t delays_count_ = 0;
+  size_t delays_next_ = 0;
+  bool delays_dirty_ = false;
+
+  // Epoch = one SSRC and one continuous seq/ts numbering.
+  bool have_epoch_ = false;
+  uint32_t ssrc_ = 0;
+  bool seq_anchored_ = false;
+  int64_t base_seq_ = 0, high_seq_ = 0;
+  uint64_t epoch_seen_ = 0;
+  bool ts_anchored_ = false;
+  int64_t high_ts_ = 0;      // extended ts of the newest packet
+  int64_t ts_offset_ = 0;    // timeline position = extended ts + ts_offset_
+  uint64_t lost_closed_ = 0;
+
+  // Playout.
+  bool started_ = false;
+  bool have_cursor_ = false;
+  int64_t cursor_ = 0;        // timeline position of the next sample to play
+  double min_delay_ = 0;      // D: minimum relative delay (ms, at packet end) in the window
+  int64_t grid_n_ = kFrame;   // newest packet's length and end phase: the sender's grid
+  int64_t grid_phase_ = 0;
+  int missing_run_ = 0;       // consecutive concealed subframes
+  int over_frames_ = 0;       // consecutive pulls with at least 10 ms more delay than needed
+  double target_ms_ = 0;
+  double last_transit_ = 0;
+  bool have_transit_ = false;
+  double jitter_ = 0;
+  double current_delay_ms_ = 0;
+  double added_delay_sum_ = 0;
+  uint64_t added_delay_n_ = 0;
+  JitterStats stats_;
+};
+
+}  // namespace grok::media

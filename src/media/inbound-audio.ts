@@ -1,0 +1,96 @@
+// Caller -> agent audio of one call: RTP payloads in (any arrival order, any ptime 10-60 ms),
+// one 20 ms frame out per media-clock tick in the realtime API's input format. Jitter buffer,
+// concealment of lost packets and any transcoding all run in the native core
+// (native/inbound_audio.cc); this wrapper only types the boundary.
+import { native } from './native-addon.js';
+import type { RawInboundAudio, RawPushStatus } from './bindings/inbound-binding.js';
+import { logger, LogOnce } from '../observability/logger.js';
+
+/** Codec negotiated on the call leg (RTP payload types 0 and 8). */
+export type InboundCallCodec = 'PCMU' | 'PCMA';
+/** Audio format the realtime API takes as input: G.711 as is, or 16-bit PCM at 16/24 kHz. */
+export type InboundApiFormat = 'pcmu' | 'pcma' | 'pcm@16000' | 'pcm@24000';
+
+/**
+ * What became of a pushed packet. `resync`: the packet starts a new stream (SSRC change, sequence
+ * or timestamp jump) and was accepted; `late`: it arrived after its playout time; `invalid`: it
+ * could not be placed (e.g. payload longer than 120 ms, or an old packet with an absurd timestamp).
+ */
+export type InboundPushStatus = RawPushStatus;
+
+export interface JitterDelayOptions {
+  /** Lower bound of the adaptive target delay, 0-1000 ms. */
+  minDelayMs: number;
+  /** Upper bound of the adaptive target delay, minDelayMs-1000 ms. */
+  maxDelayMs: number;
+}
+
+export interface InboundAudioStats {
+  /** Packets stored in time. */
+  received: number;
+  /** Packets that arrived after their playout time. */
+  late: number;
+  /** Sequence numbers never received (RFC 3550 A.3, summed over SSRC epochs). */
+  lost: number;
+  duplicates: number;
+  /** 20 ms frames that contained concealment of missing audio. */
+  concealed: number;
+  resyncs: number;
+  /** 10 ms steps inserted to grow the delay / dropped to shrink it. */
+  inserted: number;
+  dropped: number;
+  currentDelayMs: number;
+  targetDelayMs: number;
+  /** RFC 3550 6.4.1 interarrival jitter. */
+  jitterMs: number;
+  /** Mean time from packet arrival to its playout. */
+  meanAddedDelayMs: number;
+}
+
+const defaultDelay: JitterDelayOptions = { minDelayMs: 20, maxDelayMs: 300 };
+
+export class InboundAudio {
+  readonly #raw: RawInboundAudio;
+  readonly #log = new LogOnce(16);
+  /** Bytes of each pulled frame: 160 (G.711), 640 (PCM 16 kHz), 960 (PCM 24 kHz). */
+  readonly frameBytes: number;
+
+  /** @throws TypeError / RangeError (from the binding) on a bad codec, format or delay bound. */
+  constructor(
+    callCodec: InboundCallCodec,
+    apiFormat: InboundApiFormat,
+    delay: JitterDelayOptions = defaultDelay,
+  ) {
+    if (typeof delay !== 'object' || delay === null) {
+      throw new TypeError('InboundAudio: delay must be { minDelayMs, maxDelayMs }');
+    }
+    this.#raw = new native.InboundAudio(callCodec, apiFormat, delay.minDelayMs, delay.maxDelayMs);
+    this.frameBytes = this.#raw.frameBytes();
+  }
+
+  /**
+   * One RTP packet of the call's audio. A zero-length payload marks `seq` as used by a non-audio
+   * packet (RFC 4733 telephone-event shares the sequence space) so it is not counted lost.
+   * @param arrivalMs receive time on the same clock as pull()'s nowMs.
+   * @throws TypeError / RangeError when an argument is not an RTP field value.
+   */
+  push(seq: number, ts: number, ssrc: number, payload: Uint8Array, arrivalMs: number): InboundPushStatus {
+    const status = this.#raw.push(seq, ts, ssrc, payload, arrivalMs);
+    if (status === 'invalid' && this.#log.first('invalid')) {
+      logger.warn({ seq, ts, ssrc, bytes: payload.length }, 'inbound RTP packet could not be placed');
+    }
+    return status;
+  }
+
+  /**
+   * The next 20 ms frame, or undefined until the first packet has been held for the target
+   * delay. After that, one frame per call: concealment over losses, silence after 60 ms of them.
+   */
+  pull(nowMs: number): Buffer | undefined {
+    return this.#raw.pull(nowMs);
+  }
+
+  stats(): InboundAudioStats {
+    return this.#raw.stats();
+  }
+}
