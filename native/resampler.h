@@ -1,0 +1,35 @@
+// Streaming polyphase windowed-sinc (Kaiser) resampler for int16 mono between 8 kHz and
+// 16/24/48 kHz, and between 16 and 24 kHz. State is kept across calls: any split of the input
+// into chunks yields exactly the same output samples as a single call.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace grok::media {
+class Resampler {
+ public:
+  static bool supported(int in_rate, int out_rate);  // the 8 directed pairs above
+  Resampler(int in_rate, int out_rate);              // precondition: supported()
+  size_t max_output(size_t n_in) const;              // upper bound of process() output for n_in input
+  size_t process(const int16_t* in, size_t n_in, int16_t* out);  // streaming, returns samples written
+  void reset();
+  int delay_samples() const;  // group delay in output samples
+  int in_rate() const;
+  int out_rate() const;
+  int taps_per_phase() const { return taps_; }
+  int phases() const { return up_; }
+
+ private:
+  int in_rate_;
+  int out_rate_;
+  int up_;    // L: interpolation factor
+  int down_;  // M: decimation factor
+  int taps_;  // T: taps per polyphase branch (multiple of 8)
+  double delay_out_;
+  std::vector<float> coefs_;  // up_ branches of taps_ coefficients, time-reversed
+  std::vector<float> work_;   // (taps_ - 1) history samples followed by one block of input
+  int phase_ = 0;             // position of the next output within L sub-steps
+  size_t next_in_ = 0;        // input index of the next output, relative to the current block
+};
+}  // namespace grok::media
