@@ -19,6 +19,7 @@ class Resampler {
   int out_rate() const;
   int taps_per_phase() const { return taps_; }
   int phases() const { return up_; }
+  double design_stopband_db() const { return stopband_db_; }  // Kaiser design attenuation
 
  private:
   int in_rate_;
@@ -27,6 +28,7 @@ class Resampler {
   int down_;  // M: decimation factor
   int taps_;  // T: taps per polyphase branch (multiple of 8)
   double delay_out_;
+  double stopband_db_;
   std::vector<float> coefs_;  // up_ branches of taps_ coefficients, time-reversed
   std::vector<float> work_;   // (taps_ - 1) history samples followed by one block of input
   int phase_ = 0;             // position of the next output within L sub-steps

@@ -1,0 +1,69 @@
+// Agent -> caller playout queue of one call: audio in the realtime API's output format is
+// converted once on push (pass-through, A-law <-> mu-law transcode, or resample to 8 kHz and
+// G.711-encode) into a bounded byte queue of call-codec payload, pulled 20 ms (160 bytes) at a time.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace grok::media {
+
+class Resampler;
+
+enum class OutboundApiEncoding { Pcmu, Pcma, Pcm };
+enum class OutboundCodec { Pcmu, Pcma };
+
+struct OutboundStats {
+  double pushed_ms = 0;            // converted agent audio that entered the queue
+  double padded_ms = 0;            // silence added by flush() to complete the last frame
+  double played_ms = 0;            // pulled frames
+  double dropped_ms = 0;           // removed by clear() (barge-in)
+  double overflow_dropped_ms = 0;  // oldest audio dropped to stay within max_queue_ms
+  uint64_t underruns = 0;          // queue ran dry while a response was playing
+};
+
+class OutboundAudio {
+ public:
+  static constexpr size_t kFrameBytes = 160;  // 20 ms of G.711 at 8 kHz
+  static constexpr int kMaxQueueMsLimit = 600000;
+
+  static bool supported_rate(int api_rate) {
+    return api_rate == 8000 || api_rate == 16000 || api_rate == 24000 || api_rate == 48000;
+  }
+
+  // api_rate is used for Pcm only (precondition: supported_rate); max_queue_ms in [20, kMaxQueueMsLimit].
+  OutboundAudio(OutboundApiEncoding api, int api_rate, OutboundCodec codec, int max_queue_ms);
+  ~OutboundAudio();
+
+  void push(const uint8_t* data, size_t len);
+  bool pull(uint8_t* frame);  // writes kFrameBytes and returns true, or false when < kFrameBytes queued
+  void flush();               // end of a response: drain the resampler, pad the last frame with silence
+  double clear();             // barge-in: empty queue and converter state, returns the ms dropped
+
+  double queued_ms() const { return static_cast<double>(size_) / 8.0; }
+  size_t queued_bytes() const { return size_; }
+  const OutboundStats& stats() const { return stats_; }
+  uint8_t silence() const;
+
+ private:
+  void append(const uint8_t* codes, size_t n);
+  void append_pcm(const int16_t* pcm, size_t n);  // api-rate PCM -> 8 kHz -> G.711 -> queue
+
+  OutboundApiEncoding api_;
+  OutboundCodec codec_;
+  std::unique_ptr<Resampler> resampler_;  // only for PCM above 8 kHz
+  std::vector<uint8_t> ring_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+  bool has_carry_ = false;  // odd trailing byte of a PCM16 push
+  uint8_t carry_ = 0;
+  bool in_flight_ = false;  // a frame was pulled and the response has not been flushed
+  bool flushed_ = false;
+  std::vector<int16_t> pcm_;
+  std::vector<int16_t> pcm8k_;
+  std::vector<uint8_t> codes_;
+  OutboundStats stats_;
+};
+
+}  // namespace grok::media
