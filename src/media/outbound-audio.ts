@@ -1,0 +1,73 @@
+// Agent -> caller audio of one call: realtime API output audio is converted once on push (native:
+// pass-through, A-law <-> mu-law, or resample to 8 kHz + G.711 encode) into a bounded queue that
+// the RTP sender pulls 20 ms at a time. Barge-in clears it; end of a response flushes it.
+import { native } from './native-addon.js';
+import type { RawOutboundAudio } from './bindings/codec-binding.js';
+import { apiFormatName, assertApiAudioFormat, assertCallCodec } from './audio-format.js';
+import type { ApiAudioFormat, CallCodec } from './audio-format.js';
+
+export interface OutboundAudioStats {
+  /** Agent audio (after conversion) that entered the queue. */
+  pushedMs: number;
+  /** Silence flush() added to complete the last frame of a response. */
+  paddedMs: number;
+  /** Audio handed to the RTP sender (20 ms per pull). */
+  playedMs: number;
+  /** Audio discarded by clear() (barge-in). */
+  droppedMs: number;
+  /** Oldest audio discarded to stay within maxQueueMs. */
+  overflowDroppedMs: number;
+  /** Times the queue ran dry in the middle of a response. */
+  underruns: number;
+}
+
+export interface OutboundAudioOptions {
+  /** Queue bound; beyond it the oldest audio is dropped and counted. 20-600000, default 10000. */
+  maxQueueMs?: number;
+}
+
+export class OutboundAudio {
+  readonly #raw: RawOutboundAudio;
+  readonly apiFormat: ApiAudioFormat;
+  readonly callCodec: CallCodec;
+
+  /** @throws TypeError / RangeError on an unknown format or codec, or a bad maxQueueMs. */
+  constructor(apiFormat: ApiAudioFormat, callCodec: CallCodec, options: OutboundAudioOptions = {}) {
+    assertApiAudioFormat(apiFormat);
+    assertCallCodec(callCodec);
+    this.#raw = new native.OutboundAudio(apiFormatName(apiFormat), callCodec, options.maxQueueMs ?? 10000);
+    this.apiFormat = apiFormat;
+    this.callCodec = callCodec;
+  }
+
+  /**
+   * Agent audio in the API format. PCM16 may split a sample across pushes.
+   * @throws TypeError when not a Buffer/Uint8Array.
+   */
+  push(audio: Uint8Array): void {
+    this.#raw.push(audio);
+  }
+
+  /** One 160-byte G.711 payload (20 ms), or undefined when less than 20 ms is queued. */
+  pull(): Buffer | undefined {
+    return this.#raw.pull();
+  }
+
+  /** End of a response: the tail is completed with silence so its last partial frame plays. */
+  flush(): void {
+    this.#raw.flush();
+  }
+
+  /** Barge-in: drops everything queued; returns the ms dropped. */
+  clear(): number {
+    return this.#raw.clear();
+  }
+
+  get queuedMs(): number {
+    return this.#raw.queuedMs;
+  }
+
+  stats(): OutboundAudioStats {
+    return this.#raw.stats();
+  }
+}
