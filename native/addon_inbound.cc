@@ -2,6 +2,7 @@
 // Buffers in and out; all per-sample work is in inbound_audio.cc.
 #include <cmath>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "bindings.h"
@@ -33,8 +34,9 @@ bool integer_arg(const Napi::CallbackInfo& info, size_t i, const char* name, dou
   }
   const double v = info[i].As<Napi::Number>().DoubleValue();
   if (!std::isfinite(v) || std::floor(v) != v || v < lo || v > hi) {
-    range_error(env, std::string(name) + " must be an integer in [" + std::to_string(int64_t(lo)) + ", " +
-                         std::to_string(int64_t(hi)) + "], got " + std::to_string(v));
+    std::ostringstream msg;
+    msg << name << " must be an integer in [" << int64_t(lo) << ", " << int64_t(hi) << "], got " << v;
+    range_error(env, msg.str());
     return false;
   }
   out = v;

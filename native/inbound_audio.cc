@@ -61,6 +61,10 @@ size_t InboundAudio::pull(double now_ms, uint8_t* out) {
         if (frame.sub[k] == JitterBuffer::Sub::RealAfterDrop) plc_.splice();
         changed[k] = plc_.good(lin, lin);
         break;
+      case JitterBuffer::Sub::Silence:
+        std::memset(lin, 0, sizeof(int16_t) * Plc::kSubframe);
+        changed[k] = true;
+        break;
       default:
         plc_.conceal(lin);
         changed[k] = true;

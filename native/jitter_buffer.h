@@ -1,11 +1,15 @@
 // Adaptive jitter buffer for 8 kHz G.711 RTP (one byte per sample, any ptime).
 // Payload bytes are stored by RTP timestamp on a continuous playout timeline; pull() reads
-// 20 ms at a time in two 10 ms subframes, each either real or missing (the caller conceals).
-// Timing: the playout point follows the minimum relative delay (arrival - ts) seen over a
-// window plus a target delay chosen from a percentile of the relative delays, between the
-// configured min and max; the point moves by 10 ms steps (insert a concealed subframe or drop
-// one). SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp jumps
-// re-anchor the new stream on the same timeline (resync). Memory is fixed at construction.
+// 20 ms at a time in two 10 ms subframes, each real or to be concealed by the caller.
+// Timing: every 10 ms of received audio gives a relative delay (arrival - its end on the
+// timeline). The playout point is the minimum of those over a 10 s window plus a target delay
+// that minimises "delay + kLateCostMs per % of audio that would have been late" over the same
+// window, clamped to [min, max]. The point moves in 10 ms steps: it grows at once (a concealed
+// subframe is inserted), it shrinks for free over a lost subframe (the gap is closed instead of
+// concealed) or, after 0.5 s of excess, by dropping 10 ms of real audio (spliced). A missing
+// subframe is first waited for once (10 ms): reordered packets are played, lost ones cost
+// nothing extra. SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp
+// jumps re-anchor the new stream on the same timeline (resync). Memory is fixed at construction.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -22,13 +26,15 @@ struct JitterConfig {
 
 struct JitterStats {
   uint64_t received = 0;    // packets stored (in time), including the one of a resync
-  uint64_t late = 0;        // packets that arrived after their playout time
+  uint64_t late = 0;        // packets that arrived (at least partly) after their playout time
+  uint64_t late_samples = 0;  // of which samples discarded
   uint64_t lost = 0;        // sequence numbers never received (RFC 3550 A.3, per SSRC epoch)
   uint64_t duplicates = 0;
   uint64_t concealed = 0;   // 20 ms frames with audible concealment (within 60 ms of a loss)
   uint64_t resyncs = 0;
   uint64_t inserted = 0;    // 10 ms subframes inserted to grow the delay
-  uint64_t dropped = 0;     // 10 ms subframes dropped to shrink the delay
+  uint64_t dropped = 0;     // 10 ms subframes of real audio dropped to shrink the delay
+  uint64_t skipped = 0;     // 10 ms gaps closed instead of concealed to shrink the delay
   double current_delay_ms = 0;
   double target_delay_ms = 0;
   double jitter_ms = 0;     // RFC 3550 6.4.1 interarrival jitter
@@ -43,7 +49,9 @@ class JitterBuffer {
   static constexpr int kMaxDelayMs = 1000;
   static constexpr int kMaxPayload = 8 * 120;  // 120 ms: beyond any sane ptime
 
-  enum class Sub : uint8_t { Real, Missing, Inserted, RealAfterDrop };
+  // Real: play `bytes`. RealAfterDrop: play `bytes`, spliced after audio removed before it.
+  // Missing / Inserted: conceal (Inserted did not consume the timeline). Silence: start-up.
+  enum class Sub : uint8_t { Real, RealAfterDrop, Missing, Inserted, Silence };
   struct Frame {
     uint8_t bytes[kFrame];  // valid for Real / RealAfterDrop subframes
     Sub sub[2];
@@ -61,7 +69,7 @@ class JitterBuffer {
   static constexpr int kRing = 1 << 15;  // 4.1 s of samples
   static constexpr int kSlots = kRing / kSubframe + 2;
   static constexpr int kSeqWindow = 1024;
-  static constexpr int kDelayWindow = 500;  // packets (10 s at 20 ms)
+  static constexpr int kDelayWindow = 1000;  // 10 ms subframes: 10 s of audio
   static constexpr int kMaxDropout = 3000;  // RFC 3550 A.1
   static constexpr double kTsJumpMs = 1500;
   static constexpr int kAudibleConcealment = 6;  // subframes (60 ms), as Plc::kSilenceAfter
@@ -105,8 +113,8 @@ class JitterBuffer {
   bool have_cursor_ = false;
   int64_t cursor_ = 0;        // timeline position of the next sample to play
   double min_delay_ = 0;      // D: minimum relative delay (ms, at packet end) in the window
-  int64_t grid_n_ = kFrame;   // newest packet's length and end phase: the sender's grid
-  int64_t grid_phase_ = 0;
+  uint64_t pulls_ = 0;
+  int waits_ = 0;             // consecutive subframes waited for a probably reordered packet
   int missing_run_ = 0;       // consecutive concealed subframes
   int over_frames_ = 0;       // consecutive pulls with at least 10 ms more delay than needed
   double target_ms_ = 0;

@@ -4,12 +4,9 @@
 // (native/inbound_audio.cc); this wrapper only types the boundary.
 import { native } from './native-addon.js';
 import type { RawInboundAudio, RawPushStatus } from './bindings/inbound-binding.js';
+import { apiFormatName, assertApiAudioFormat } from './audio-format.js';
+import type { ApiAudioFormat, CallCodec } from './audio-format.js';
 import { logger, LogOnce } from '../observability/logger.js';
-
-/** Codec negotiated on the call leg (RTP payload types 0 and 8). */
-export type InboundCallCodec = 'PCMU' | 'PCMA';
-/** Audio format the realtime API takes as input: G.711 as is, or 16-bit PCM at 16/24 kHz. */
-export type InboundApiFormat = 'pcmu' | 'pcma' | 'pcm@16000' | 'pcm@24000';
 
 /**
  * What became of a pushed packet. `resync`: the packet starts a new stream (SSRC change, sequence
@@ -55,16 +52,19 @@ export class InboundAudio {
   /** Bytes of each pulled frame: 160 (G.711), 640 (PCM 16 kHz), 960 (PCM 24 kHz). */
   readonly frameBytes: number;
 
-  /** @throws TypeError / RangeError (from the binding) on a bad codec, format or delay bound. */
-  constructor(
-    callCodec: InboundCallCodec,
-    apiFormat: InboundApiFormat,
-    delay: JitterDelayOptions = defaultDelay,
-  ) {
+  /**
+   * @param callCodec the call leg's codec (what the RTP payloads are).
+   * @param apiFormat the realtime API's input format (what pull() returns).
+   * @throws TypeError / RangeError on a bad codec, format or delay bound.
+   */
+  constructor(callCodec: CallCodec, apiFormat: ApiAudioFormat, delay: JitterDelayOptions = defaultDelay) {
+    assertApiAudioFormat(apiFormat);
     if (typeof delay !== 'object' || delay === null) {
       throw new TypeError('InboundAudio: delay must be { minDelayMs, maxDelayMs }');
     }
-    this.#raw = new native.InboundAudio(callCodec, apiFormat, delay.minDelayMs, delay.maxDelayMs);
+    // The binding checks the codec and the delay bounds (TypeError / RangeError).
+    const format = apiFormatName(apiFormat);
+    this.#raw = new native.InboundAudio(callCodec, format, delay.minDelayMs, delay.maxDelayMs);
     this.frameBytes = this.#raw.frameBytes();
   }
 
