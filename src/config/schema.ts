@@ -1,0 +1,197 @@
+// Schema of sip-config/grok-sip.yaml. Every leaf carries the "expected …" text of its error
+// message; defaults here are the documented defaults of the shipped file.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseCidr } from '../signaling/inbound-policy.js';
+import { agentsSchema } from './agents-schema.js';
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: `an integer ${min}–${max}` })
+    .int()
+    .min(min)
+    .max(max);
+const port = int(1, 65535);
+const ipAddress = z
+  .string({ error: 'an IPv4 or IPv6 address' })
+  .refine((text) => isIP(text) !== 0, { error: 'an IPv4 or IPv6 address' });
+/** An address others reach us at: an IP, or a DNS name for SIP (RFC 3261 Contact/Via host). */
+const hostOrIp = z
+  .string({ error: 'an IP address or host name' })
+  .regex(/^(?:[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+)$/, { error: 'an IP address or host name' });
+const sipUri = z
+  .string({ error: 'a sip: or sips: URI' })
+  .regex(/^sips?:[^\s]+$/i, { error: 'a sip: or sips: URI' });
+const cidr = z.string({ error: 'an IP address or CIDR like 10.0.0.0/8' }).refine(
+  (text) => {
+    try {
+      parseCidr(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'an IP address or CIDR like 10.0.0.0/8' },
+);
+const nonEmpty = z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' });
+const directory = nonEmpty;
+
+const listen = z.strictObject({
+  transport: z.enum(['udp', 'tcp'], { error: 'udp or tcp' }),
+  address: ipAddress,
+  port,
+});
+
+const registration = z.strictObject({
+  aor: sipUri,
+  registrar: sipUri,
+  username: nonEmpty.optional(),
+  password: z.string({ error: 'a string' }).optional(),
+  expiresSec: int(30, 86400).default(300),
+});
+
+const inbound = z.strictObject({
+  allow: z
+    .array(cidr, { error: 'a list of CIDRs' })
+    .min(1, { error: 'at least one CIDR (0.0.0.0/0 and ::/0 allow anyone)' })
+    .default(['0.0.0.0/0', '::/0']),
+  // YAML reads a bare 403 as a number.
+  onReject: z
+    .preprocess((v) => (v === 403 ? '403' : v), z.enum(['drop', '403'], { error: 'drop or 403' }))
+    .default('drop'),
+  digest: z
+    .strictObject({
+      realm: z
+        .string({ error: 'a realm without quotes' })
+        .regex(/^[^"\\\r\n]+$/, { error: 'a realm without quotes' }),
+      users: z
+        .array(z.strictObject({ username: nonEmpty, password: nonEmpty }), {
+          error: 'a list of {username, password}',
+        })
+        .min(1, { error: 'at least one user' }),
+      nonceTtlSec: int(10, 3600).default(300),
+    })
+    .optional(),
+});
+
+const drachtio = z.strictObject({
+  // inbound: drachtio-server connects to us; outbound: we connect to drachtio-server.
+  mode: z.enum(['inbound', 'outbound'], { error: 'inbound or outbound' }),
+  host: hostOrIp.default('127.0.0.1'),
+  port: port.default(9022),
+  secret: nonEmpty,
+  listenPort: port.default(3000),
+});
+
+const sip = z
+  .strictObject({
+    backend: z.enum(['embedded', 'drachtio'], { error: 'embedded or drachtio' }).default('embedded'),
+    listen: z
+      .array(listen, { error: 'a list of {transport, address, port}' })
+      .min(1, { error: 'at least one listener' })
+      .default([
+        { transport: 'udp', address: '127.0.0.1', port: 5060 },
+        { transport: 'tcp', address: '127.0.0.1', port: 5060 },
+      ]),
+    advertisedAddress: hostOrIp.optional(),
+    maxCalls: int(1, 100000).default(100),
+    retryAfterSec: int(1, 3600).default(5),
+    userAgent: nonEmpty.default('grok-sip'),
+    registrations: z.array(registration, { error: 'a list of registrations' }).default([]),
+    inbound: inbound.default({ allow: ['0.0.0.0/0', '::/0'], onReject: 'drop' }),
+    drachtio: drachtio.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.backend === 'drachtio' && s.drachtio === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drachtio'],
+        message: 'a drachtio section when backend is drachtio',
+      });
+    }
+  });
+
+const media = z
+  .strictObject({
+    rtpAddress: ipAddress.default('127.0.0.1'),
+    advertisedAddress: ipAddress.optional(),
+    portMin: int(1024, 65535).default(40000),
+    portMax: int(1024, 65535).default(40999),
+    codecs: z
+      .array(z.enum(['PCMU', 'PCMA'], { error: 'PCMU or PCMA' }), { error: 'a list of PCMU, PCMA' })
+      .min(1, { error: 'at least one of PCMU, PCMA' })
+      .default(['PCMU', 'PCMA']),
+    ptimeMs: z
+      .union([z.literal(10), z.literal(20), z.literal(30), z.literal(40), z.literal(50), z.literal(60)], {
+        error: 'one of 10, 20, 30, 40, 50, 60',
+      })
+      .default(20),
+    jitter: z
+      .strictObject({ minDelayMs: int(0, 1000).default(20), maxDelayMs: int(20, 2000).default(200) })
+      .default({ minDelayMs: 20, maxDelayMs: 200 }),
+    // 0 disables the check (e.g. peers that suppress silence without comfort noise).
+    rtpTimeoutSec: int(0, 3600).default(30),
+    recordings: z
+      .strictObject({ dir: directory, wav: z.boolean({ error: 'true or false' }).default(true) })
+      .optional(),
+    transcripts: z.strictObject({ dir: directory }).optional(),
+  })
+  .superRefine((m, ctx) => {
+    if (m.portMax < m.portMin) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['portMax'],
+        params: { value: m.portMax },
+        message: `≥ media.portMin (${m.portMin})`,
+      });
+    }
+    if (m.jitter.maxDelayMs < m.jitter.minDelayMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['jitter', 'maxDelayMs'],
+        params: { value: m.jitter.maxDelayMs },
+        message: `≥ media.jitter.minDelayMs (${m.jitter.minDelayMs})`,
+      });
+    }
+    if (new Set(m.codecs).size !== m.codecs.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['codecs'],
+        params: { value: m.codecs },
+        message: 'each codec at most once',
+      });
+    }
+  });
+
+const realtime = z.strictObject({
+  url: z
+    .string({ error: 'a ws:// or wss:// URL' })
+    .regex(/^wss?:\/\/[^\s/]+/i, { error: 'a ws:// or wss:// URL' })
+    .default('wss://api.x.ai/v1/realtime'),
+  model: nonEmpty.default('grok-voice-latest'),
+  /** From XAI_API_KEY only (see load-config.ts); absent = the local agent answers. */
+  apiKey: z.string().optional(),
+  localAgent: z
+    .strictObject({ mode: z.enum(['echo'], { error: 'echo' }).default('echo') })
+    .default({ mode: 'echo' }),
+});
+
+export const configSchema = z.strictObject({
+  sip: sip.default(() => sip.parse({})),
+  media: media.default(() => media.parse({})),
+  realtime: realtime.default(() => realtime.parse({})),
+  agents: agentsSchema,
+  http: z
+    .strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(9090) })
+    .default({ address: '127.0.0.1', port: 9090 }),
+  shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
+});
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The validated, frozen configuration. */
+export type GrokSipConfig = DeepReadonly<z.output<typeof configSchema>>;
