@@ -7,12 +7,14 @@
 #include <speex/speex_jitter.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
 #include <vector>
 
+#include "inbound_audio.h"
 #include "jitter_buffer.h"
 
 namespace {
@@ -117,6 +119,26 @@ Result run_speex(const std::vector<Packet>& trace, int n, int max_late_rate) {
   return {played ? delay_sum / double(played) : 0, 1.0 - double(played) / double(trace.size())};
 }
 
+// CPU per 20 ms frame (push of the frame's packet + pull) through the whole inbound chain.
+double ns_per_frame(const std::vector<Packet>& trace, int n, grok::media::ApiFormat format) {
+  grok::media::InboundAudio audio(grok::media::CallCodec::Pcmu, format, {20, 300});
+  uint8_t payload[160];
+  for (int i = 0; i < 160; ++i) payload[i] = uint8_t(0x80 + (i * 7) % 64);
+  uint8_t out[960];
+  size_t next = 0;
+  const auto start = std::chrono::steady_clock::now();
+  int frames = 0;
+  for (double t = 1007.0; t < 1000.0 + 20.0 * n; t += 20.0, ++frames) {
+    while (next < trace.size() && trace[next].arrival_ms <= t) {
+      const Packet& p = trace[next++];
+      audio.push(p.seq, p.ts, 0x1234, payload, 160, p.arrival_ms);
+    }
+    audio.pull(t, out);
+  }
+  const auto ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+  return ns / frames;
+}
+
 const char* verdict(const Result& ours, const Result& speex) {
   if (ours.mean_delay_ms <= speex.mean_delay_ms && ours.late_rate < speex.late_rate) return "better";
   if (ours.mean_delay_ms > speex.mean_delay_ms && ours.late_rate >= speex.late_rate) return "worse";
@@ -153,5 +175,11 @@ int main() {
                   100 * sp.late_rate, verdict(ours, sp), sp1.mean_delay_ms, 100 * sp1.late_rate);
     }
   }
+  const auto trace = make_trace(specs[4], n);
+  std::printf("\nCPU per 20 ms frame (push + pull, jitter buffer + PLC + format), trace '%s':\n", specs[4].name);
+  std::printf("  PCMU -> pcmu (zero-transcode)  %7.0f ns\n", ns_per_frame(trace, n, grok::media::ApiFormat::Pcmu));
+  std::printf("  PCMU -> pcma                   %7.0f ns\n", ns_per_frame(trace, n, grok::media::ApiFormat::Pcma));
+  std::printf("  PCMU -> pcm@16000              %7.0f ns\n", ns_per_frame(trace, n, grok::media::ApiFormat::Pcm16k));
+  std::printf("  PCMU -> pcm@24000              %7.0f ns\n", ns_per_frame(trace, n, grok::media::ApiFormat::Pcm24k));
   return 0;
 }

@@ -156,6 +156,7 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
     o.Set("resyncs", double(s.resyncs));
     o.Set("inserted", double(s.inserted));
     o.Set("dropped", double(s.dropped));
+    o.Set("skipped", double(s.skipped));
     o.Set("currentDelayMs", s.current_delay_ms);
     o.Set("targetDelayMs", s.target_delay_ms);
     o.Set("jitterMs", s.jitter_ms);

@@ -92,7 +92,7 @@ class JitterBuffer {
   std::vector<double> slot_arrival_ms_;
   std::vector<uint64_t> seq_bits_;
   std::vector<double> delays_;  // ring of relative delays (ms) of the last kDelayWindow packets
-  std::vector<double> scratch_;
+  std::vector<uint32_t> histogram_;  // 1 ms bins of (relative delay - minimum)
   size_t delays_count_ = 0;
   size_t delays_next_ = 0;
   bool delays_dirty_ = false;

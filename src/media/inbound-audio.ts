@@ -33,9 +33,12 @@ export interface InboundAudioStats {
   /** 20 ms frames that contained concealment of missing audio. */
   concealed: number;
   resyncs: number;
-  /** 10 ms steps inserted to grow the delay / dropped to shrink it. */
+  /** 10 ms concealed subframes inserted to grow the delay or to wait for a reordered packet. */
   inserted: number;
+  /** 10 ms of real audio dropped (spliced) to shrink the delay after 0.5 s of excess. */
   dropped: number;
+  /** 10 ms gaps (lost audio) closed instead of concealed, shrinking the delay for free. */
+  skipped: number;
   currentDelayMs: number;
   targetDelayMs: number;
   /** RFC 3550 6.4.1 interarrival jitter. */

@@ -269,3 +269,36 @@ t.test('garbage packets never crash it and memory stays bounded', async (t) => {
   t.ok(frames > 4000, 'frames kept coming');
   t.ok((counts.get('invalid') ?? 0) > 0 && (counts.get('resync') ?? 0) > 0, JSON.stringify([...counts]));
 });
+
+t.test('a packet that misses its slot by under 10 ms is waited for, not lost', async (t) => {
+  // No jitter, 20 ms target: packet 20 arrives 15 ms behind time, 5 ms after the pull that
+  // needed its first half.
+  const sent = stream(40);
+  sent[20]!.arrivalMs += 15;
+  const { audio, statuses, markers } = play(sent, { minDelayMs: 20, maxDelayMs: 100 });
+  t.equal(statuses.filter((s) => s === 'late').length, 0, 'not late');
+  t.equal(audio.stats().late, 0);
+  t.ok(markers.includes(41), 'its audio is played (its first 10 ms is merged out of the wait)');
+  t.ok(audio.stats().inserted >= 1, 'after a 10 ms wait');
+
+  const without = play(sent, { minDelayMs: 20, maxDelayMs: 20 });
+  t.equal(without.audio.stats().late, 1, 'with no room above the target it is late');
+  t.notOk(without.markers.includes(41));
+});
+
+t.test('excess delay is given back once the jitter ends, partly for free at losses', async (t) => {
+  const r = rng(3);
+  // 12 s of 0-80 ms jitter raise the target; then 15 s without jitter but with a loss every
+  // 500 ms, long enough for the jittery part to leave the 10 s window.
+  const sent = stream(1350)
+    .map((s, i) => (i < 600 ? { ...s, arrivalMs: s.arrivalMs + r() * 80 } : s))
+    .filter((_, i) => i < 600 || i % 25 !== 0);
+  const { audio } = play(sent, { minDelayMs: 20, maxDelayMs: 300 });
+  const s = audio.stats();
+  t.ok(s.targetDelayMs <= 30, `target back down (${s.targetDelayMs})`);
+  t.ok(s.currentDelayMs <= s.targetDelayMs + 10, `delay followed (${s.currentDelayMs})`);
+  // About 70 ms of excess to give back in 10 ms steps: lost audio is skipped first, and real
+  // audio is only dropped when no loss came along for 0.5 s.
+  t.ok(s.skipped >= 5, `gaps closed instead of concealed (${s.skipped})`);
+  t.ok(s.dropped < 7, `fewer than 7 drops of real audio (${s.dropped})`);
+});

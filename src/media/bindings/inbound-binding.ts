@@ -12,6 +12,7 @@ export interface RawInboundStats {
   resyncs: number;
   inserted: number;
   dropped: number;
+  skipped: number;
   currentDelayMs: number;
   targetDelayMs: number;
   jitterMs: number;
