@@ -237,3 +237,19 @@ t.test('digest on INVITE only, after the allow-list', async (t) => {
     'accept',
   );
 });
+
+t.test('the config section is the policy options', async (t) => {
+  const { parseConfig } = await import('../../src/config/load-config.js');
+  const config = parseConfig(
+    'sip:\n  inbound:\n    allow: [127.0.0.0/8]\n    onReject: 403\n    digest: { realm: grok-sip, users: [{ username: pbx, password: "${PW}" }] }\nagents:\n  profiles: [{ name: a, instructions: x }]\n',
+    { PW: 'trunk-pass' },
+  );
+  const policy = new InboundPolicy(config.sip.inbound);
+  t.same(policy.decide({ sourceAddress: '10.0.0.1', method: 'INVITE', uri }), { status: 403 });
+  const challenged = policy.decide({ sourceAddress: '127.0.0.1', method: 'INVITE', uri });
+  t.equal(typeof challenged === 'object' && challenged.status, 401);
+  if (typeof challenged === 'object' && challenged.status === 401) {
+    const authorization = sipjsAuthorization(challenged.wwwAuthenticate, 'pbx', 'trunk-pass');
+    t.equal(policy.decide({ sourceAddress: '127.0.0.1', method: 'INVITE', uri, authorization }), 'accept');
+  }
+});
