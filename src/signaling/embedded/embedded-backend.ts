@@ -1,0 +1,271 @@
+// The embedded signaling backend: a sip.js 0.21.2 UserAgent (pinned; upstream is dormant) over our
+// Node transport, with the pass-through SDP handler. The contained workarounds, each covered by
+// the SIPp/Kamailio/baresip tests in test/sip/:
+//   - UDP values for timers D/I/J/K (sip.js ships the reliable-transport zeros), see #udpTimers;
+//   - any Request-URI user accepted (sip.js answers 404 unless it is the UA's own user);
+//   - credentials chosen per registration account (sip.js has one username/password per UA).
+import { EventEmitter } from 'node:events';
+import { Core, Invitation, SessionState, URI, UserAgent } from 'sip.js';
+import { logger } from '../../observability/logger.js';
+import type { InboundDecision, InboundRequest } from '../inbound-policy.js';
+import type {
+  IncomingCall,
+  RegistrationState,
+  SignalingBackend,
+  SourceAddress,
+} from '../signaling-backend.js';
+import { EmbeddedDialog, EmbeddedIncomingCall } from './embedded-call.js';
+import { NodeTransport, type NodeTransportOptions } from './node-transport.js';
+import { AccountCredentials, RegistrationClient, type RegistrationAccount } from './registration-client.js';
+import { passthroughHandlerFactory } from './sdp-passthrough.js';
+import type { ListenerSpec, Received } from './sip-sockets.js';
+import { T1_MS } from './udp-retransmission.js';
+import { uriUser } from './sip-message-text.js';
+
+const log = logger.child({ module: 'sip' });
+
+export interface InboundScreenRequest extends InboundRequest {
+  readonly sourcePort: number;
+  readonly transport: 'udp' | 'tcp';
+  readonly callId: string;
+}
+
+export interface EmbeddedBackendOptions {
+  readonly listen: readonly ListenerSpec[];
+  /** Address in Via, Contact (default: the first listener's address; set it when binding 0.0.0.0). */
+  readonly advertisedAddress?: string;
+  /** Calls up at once; the next INVITE gets 503 with Retry-After. */
+  readonly maxCalls: number;
+  readonly retryAfterSec: number;
+  /** User-Agent / Server header value. */
+  readonly userAgent: string;
+  readonly registrations: readonly RegistrationAccount[];
+  /** Screens requests that start a dialog or stand alone (no To tag); the policy module decides. */
+  readonly inboundPolicy?: (req: InboundScreenRequest) => InboundDecision;
+  /** Contact user for calls that did not come through a registration (default 'grok-sip'). */
+  readonly contactUser?: string;
+  /** TCP connections without traffic for this long are closed (default 5 min). */
+  readonly tcpIdleCloseMs?: number;
+  /** Registration retry backoff (defaults 2 s doubling to 5 min). */
+  readonly registrationRetryBaseMs?: number;
+  readonly registrationMaxRetryMs?: number;
+}
+
+/** How long stop() waits for BYE responses and un-REGISTERs. */
+const STOP_GRACE_MS = 3000;
+
+export class EmbeddedBackend implements SignalingBackend {
+  readonly name = 'embedded' as const;
+  readonly events = new EventEmitter<{ registration: [RegistrationState] }>();
+  readonly #options: EmbeddedBackendOptions;
+  readonly #advertised: string;
+  readonly #ua: UserAgent;
+  readonly #transport: NodeTransport;
+  readonly #registrations: RegistrationClient[] = [];
+  /** Via branch of an INVITE → where it came from, until the Invitation picks it up. */
+  readonly #sources = new Map<string, SourceAddress>();
+  readonly #originalRuri = new WeakMap<Core.IncomingRequestMessage, URI>();
+  readonly #dialogs = new Set<EmbeddedDialog>();
+  #handler: ((call: IncomingCall) => void) | null = null;
+  #activeCalls = 0;
+
+  constructor(options: EmbeddedBackendOptions) {
+    if (!Number.isInteger(options.maxCalls) || options.maxCalls < 1) {
+      throw new RangeError(`maxCalls must be a positive integer, got ${options.maxCalls}`);
+    }
+    const first = options.listen[0];
+    if (first === undefined) throw new RangeError('at least one SIP listener is needed');
+    this.#options = options;
+    this.#advertised = options.advertisedAddress ?? first.address;
+    const contactUser = options.contactUser ?? 'grok-sip';
+    const transportOptions: NodeTransportOptions = {
+      listen: options.listen,
+      advertisedAddress: this.#advertised,
+      tcpIdleCloseMs: options.tcpIdleCloseMs ?? 300_000,
+      screenRequest: (request, from) => this.#screen(request, from),
+    };
+    this.#ua = new UserAgent({
+      uri: new URI('sip', contactUser, this.#advertised),
+      viaHost: this.#advertised,
+      contactName: contactUser,
+      contactParams: {},
+      userAgentString: options.userAgent,
+      sendInitialProvisionalResponse: false,
+      transportConstructor: NodeTransport,
+      transportOptions,
+      sessionDescriptionHandlerFactory: passthroughHandlerFactory,
+      logBuiltinEnabled: false,
+      logLevel: 'warn',
+      logConnector: (level, category, _label, content) => log.debug({ level, category }, String(content)),
+      delegate: { onInvite: (invitation) => this.#onInvite(invitation) },
+    });
+    this.#transport = this.#ua.transport as NodeTransport;
+    this.#acceptAnyRequestUser(contactUser);
+    const accounts = new Map<string, RegistrationAccount>();
+    for (const account of options.registrations) {
+      const client = new RegistrationClient(
+        account,
+        {
+          core: this.#ua.userAgentCore,
+          advertisedAddress: this.#advertised,
+          contactPort: (t) => this.#transport.sockets.port(t),
+          userAgent: options.userAgent,
+        },
+        {
+          retryBaseMs: options.registrationRetryBaseMs ?? 2000,
+          maxRetryMs: options.registrationMaxRetryMs ?? 300_000,
+        },
+        (state) => this.events.emit('registration', state),
+      );
+      accounts.set(client.aorKey, account);
+      this.#registrations.push(client);
+    }
+    const loggerFactory = this.#ua.getLoggerFactory();
+    this.#ua.userAgentCore.configuration.authenticationFactory = () =>
+      new AccountCredentials(accounts, loggerFactory) as unknown as Core.DigestAuthentication;
+  }
+
+  async start(): Promise<void> {
+    udpTimers();
+    await this.#ua.start();
+    for (const r of this.#registrations) r.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const dialog of this.#dialogs) dialog.markEnding('shutdown');
+    await withTimeout(
+      Promise.all([
+        ...this.#registrations.map((r) => r.stop()),
+        ...[...this.#dialogs].map((d) => d.hangup()),
+      ]),
+      STOP_GRACE_MS,
+    );
+    // ua.stop() can wait forever on sessions that never got their ACK.
+    await withTimeout(this.#ua.stop(), STOP_GRACE_MS);
+    await this.#transport.disconnect();
+  }
+
+  onIncomingCall(handler: (call: IncomingCall) => void): void {
+    this.#handler = handler;
+  }
+
+  registrations(): readonly RegistrationState[] {
+    return this.#registrations.map((r) => r.state);
+  }
+
+  /** Bound port of the first listener of a transport (useful when listening on port 0). */
+  port(transport: 'udp' | 'tcp'): number | undefined {
+    return this.#transport.sockets.port(transport);
+  }
+
+  get activeCalls(): number {
+    return this.#activeCalls;
+  }
+
+  #screen(request: Core.IncomingRequestMessage, from: Received): boolean {
+    if (request.method === 'INVITE' && !request.toTag) {
+      this.#sources.set(request.viaBranch, {
+        address: from.address,
+        port: from.port,
+        transport: from.transport,
+      });
+      if (this.#sources.size > 10_000) this.#sources.delete(this.#sources.keys().next().value!);
+    }
+    const policy = this.#options.inboundPolicy;
+    if (policy === undefined || request.toTag) return true;
+    const authorization = request.getHeader('authorization');
+    const decision = policy({
+      sourceAddress: from.address,
+      sourcePort: from.port,
+      transport: from.transport,
+      method: request.method,
+      uri: request.ruri?.toRaw() ?? '',
+      callId: request.callId,
+      ...(authorization !== undefined && { authorization }),
+    });
+    if (decision === 'accept') return true;
+    this.#sources.delete(request.viaBranch);
+    if (decision === 'drop' || request.method === 'ACK') return false;
+    const core = this.#ua.userAgentCore;
+    if (decision.status === 403) core.replyStateless(request, { statusCode: 403 });
+    else
+      core.replyStateless(request, {
+        statusCode: 401,
+        extraHeaders: [`WWW-Authenticate: ${decision.wwwAuthenticate}`],
+      });
+    return false;
+  }
+
+  /** sip.js answers 404 unless the R-URI user is its own; we take any user (DIDs) and keep the dialled one. */
+  #acceptAnyRequestUser(contactUser: string): void {
+    const core = this.#ua.userAgentCore;
+    const receive = core.receiveIncomingRequestFromTransport.bind(core);
+    core.receiveIncomingRequestFromTransport = (message: Core.IncomingRequestMessage) => {
+      const ruri = message.ruri;
+      if (ruri !== undefined && ruri.user !== contactUser) {
+        this.#originalRuri.set(message, ruri);
+        const copy = ruri.clone();
+        copy.user = contactUser;
+        message.ruri = copy;
+      }
+      receive(message);
+    };
+  }
+
+  #onInvite(invitation: Invitation): void {
+    const message = invitation.request;
+    const ruri = this.#originalRuri.get(message) ?? message.ruri;
+    const source = this.#sources.get(message.viaBranch) ?? {
+      address: message.via.host,
+      port: message.via.port ?? 5060,
+      transport: 'udp' as const,
+    };
+    this.#sources.delete(message.viaBranch);
+    if (this.#activeCalls >= this.#options.maxCalls || this.#handler === null) {
+      // RFC 3261 §21.5.4: tell the caller (or the trunk's failover) when to try again.
+      invitation
+        .reject({ statusCode: 503, extraHeaders: [`Retry-After: ${this.#options.retryAfterSec}`] })
+        .catch(() => undefined);
+      return;
+    }
+    this.#activeCalls++;
+    let dialog: EmbeddedDialog | null = null;
+    invitation.stateChange.addListener((state) => {
+      if (state === SessionState.Established && dialog === null) {
+        dialog = call.currentDialog;
+        if (dialog !== null) this.#dialogs.add(dialog);
+      }
+      if (state === SessionState.Terminated) {
+        this.#activeCalls--;
+        if (dialog !== null) this.#dialogs.delete(dialog);
+      }
+    });
+    const dialledUser = ruri?.user ?? '';
+    const call = new EmbeddedIncomingCall(invitation, {
+      source,
+      dialledUser: dialledUser !== '' ? dialledUser : uriUser(message.getHeader('to') ?? ''),
+      requestUri: ruri?.toString() ?? '',
+    });
+    try {
+      this.#handler(call);
+    } catch (err) {
+      log.error({ err, callId: call.callId }, 'incoming-call handler threw; answering 500');
+      call.reject(500);
+    }
+  }
+}
+
+/** RFC 3261 Table 4 values for unreliable transports (sip.js ships 0 for D, I, J, K). */
+function udpTimers(): void {
+  const timers = Core.Timers as { -readonly [K in keyof typeof Core.Timers]: number };
+  timers.TIMER_D = 32_000;
+  timers.TIMER_I = timers.T4;
+  timers.TIMER_J = 64 * T1_MS;
+  timers.TIMER_K = timers.T4;
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,270 @@
+// One incoming call on the embedded backend: the sip.js Invitation behind the backend-neutral
+// IncomingCall and Dialog shapes of signaling-backend.ts.
+import { EventEmitter } from 'node:events';
+import { SessionState, UserAgent, type Invitation } from 'sip.js';
+import type {
+  Dialog,
+  DialogEndReason,
+  IncomingCall,
+  InfoRequest,
+  ReferOutcome,
+  ReinviteOffer,
+  SourceAddress,
+} from '../signaling-backend.js';
+import { SdpExchange, attachExchange } from './sdp-passthrough.js';
+
+/** How long the call layer may take to answer a re-INVITE offer before we refuse it (488). */
+const REINVITE_ANSWER_MS = 5000;
+/** Timer F (64*T1): a BYE or REFER without a final response is over by then. */
+const NON_INVITE_TIMEOUT_MS = 32_000;
+/** A transfer that is not reported final within this time is given up (sipfrag never came). */
+const REFER_OUTCOME_MS = 120_000;
+
+export interface CallContext {
+  readonly source: SourceAddress;
+  readonly dialledUser: string;
+  readonly requestUri: string;
+}
+
+export class EmbeddedIncomingCall implements IncomingCall {
+  readonly events = new EventEmitter<{ cancel: [] }>();
+  readonly callId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly dialledUser: string;
+  readonly requestUri: string;
+  readonly source: SourceAddress;
+  readonly offerSdp: string | null;
+  readonly #invitation: Invitation;
+  readonly #exchange: SdpExchange;
+  #progressed = false;
+  #dialog: EmbeddedDialog | null = null;
+
+  constructor(invitation: Invitation, context: CallContext) {
+    this.#invitation = invitation;
+    const message = invitation.request;
+    this.callId = message.callId;
+    this.from = message.getHeader('from') ?? '';
+    this.to = message.getHeader('to') ?? '';
+    this.dialledUser = context.dialledUser;
+    this.requestUri = context.requestUri;
+    this.source = context.source;
+    const contentType = (message.getHeader('content-type') ?? '').toLowerCase();
+    this.offerSdp = message.body !== '' && contentType.startsWith('application/sdp') ? message.body : null;
+    this.#exchange = new SdpExchange(this.offerSdp);
+    attachExchange(invitation, this.#exchange);
+    invitation.delegate = {
+      onCancel: () => this.events.emit('cancel'),
+    };
+  }
+
+  get currentDialog(): EmbeddedDialog | null {
+    return this.#dialog;
+  }
+
+  header(name: string): string | undefined {
+    return this.#invitation.request.getHeader(name);
+  }
+
+  progress(): void {
+    if (this.#progressed || this.#invitation.state !== SessionState.Initial) return;
+    this.#progressed = true;
+    this.#invitation.progress().catch(() => undefined);
+  }
+
+  async answer(localSdp: string): Promise<Dialog> {
+    if (this.#dialog !== null) throw new Error('call already answered');
+    this.#exchange.localSdp = localSdp;
+    const dialog = new EmbeddedDialog(this.#invitation, this.#exchange);
+    this.#dialog = dialog;
+    const acked = dialog.waitForAck();
+    await this.#invitation.accept();
+    await acked;
+    return dialog;
+  }
+
+  reject(status: number, reason?: string, extraHeaders?: Readonly<Record<string, string>>): void {
+    if (!Number.isInteger(status) || status < 300 || status > 699) {
+      throw new RangeError(`reject needs a final non-2xx status 300–699, got ${status}`);
+    }
+    const state = this.#invitation.state;
+    if (state !== SessionState.Initial && state !== SessionState.Establishing) return;
+    this.#invitation
+      .reject({
+        statusCode: status,
+        ...(reason !== undefined && { reasonPhrase: reason }),
+        extraHeaders: Object.entries(extraHeaders ?? {}).map(([k, v]) => `${k}: ${v}`),
+      })
+      .catch(() => undefined);
+  }
+}
+
+export class EmbeddedDialog implements Dialog {
+  readonly events = new EventEmitter<{
+    bye: [];
+    reinvite: [ReinviteOffer];
+    info: [InfoRequest];
+    terminated: [{ reason: DialogEndReason }];
+  }>();
+  readonly callId: string;
+  readonly #invitation: Invitation;
+  readonly #exchange: SdpExchange;
+  #endReason: DialogEndReason | null = null;
+  #acked = false;
+
+  constructor(invitation: Invitation, exchange: SdpExchange) {
+    this.#invitation = invitation;
+    this.#exchange = exchange;
+    this.callId = invitation.request.callId;
+    exchange.answerReoffer = (offer) => this.#askForAnswer(offer);
+    invitation.delegate = {
+      ...invitation.delegate,
+      onAck: (ack) => {
+        this.#acked = true;
+        // For a late offer the ACK carries the answer (RFC 3261 §13.2.1); sip.js reads it after this.
+        const body = ack.request.body;
+        if (body !== '' && !exchange.settled) exchange.remoteSdp = body;
+        exchange.settled = true;
+      },
+      onBye: (bye) => {
+        this.#endReason ??= 'remote-bye';
+        bye.accept().catch(() => undefined);
+        this.events.emit('bye');
+      },
+      onInfo: (info) => {
+        info.accept().catch(() => undefined);
+        this.events.emit('info', {
+          contentType: info.request.getHeader('content-type') ?? '',
+          body: info.request.body,
+        });
+      },
+    };
+    invitation.stateChange.addListener((state) => {
+      if (state !== SessionState.Terminated) return;
+      this.events.emit('terminated', { reason: this.#endReason ?? (this.#acked ? 'local-bye' : 'no-ack') });
+    });
+  }
+
+  get remoteSdp(): string {
+    return this.#exchange.remoteSdp ?? '';
+  }
+
+  /** Resolves when the ACK for our 200 arrives; rejects if the session ends first. */
+  waitForAck(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onState = (state: SessionState): void => {
+        if (this.#acked) {
+          this.#invitation.stateChange.removeListener(onState);
+          resolve();
+        } else if (state === SessionState.Terminated) {
+          this.#invitation.stateChange.removeListener(onState);
+          reject(new Error('call ended before the ACK (cancelled or Timer H)'));
+        }
+      };
+      const previous = this.#invitation.delegate?.onAck;
+      this.#invitation.delegate = {
+        ...this.#invitation.delegate,
+        onAck: (ack) => {
+          previous?.(ack);
+          this.#invitation.stateChange.removeListener(onState);
+          resolve();
+        },
+      };
+      this.#invitation.stateChange.addListener(onState);
+    });
+  }
+
+  /** Marks why the dialog is ending before it is torn down by us (shutdown). */
+  markEnding(reason: DialogEndReason): void {
+    this.#endReason ??= reason;
+  }
+
+  async hangup(): Promise<void> {
+    if (this.#invitation.state === SessionState.Terminated) return;
+    this.#endReason ??= 'local-bye';
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, NON_INVITE_TIMEOUT_MS);
+      this.#invitation.stateChange.addListener((s) => {
+        if (s === SessionState.Terminated) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    if (this.#invitation.state === SessionState.Established) {
+      await this.#invitation.bye().catch(() => undefined);
+    } else {
+      await this.#invitation.dispose().catch(() => undefined);
+    }
+    await ended;
+  }
+
+  refer(targetUri: string): Promise<ReferOutcome> {
+    const target = UserAgent.makeURI(targetUri);
+    if (target === undefined)
+      return Promise.reject(new TypeError(`refer target ${JSON.stringify(targetUri)} is not a SIP URI`));
+    return new Promise<ReferOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => resolve({ accepted: true, status: 408, reason: 'no final NOTIFY' }),
+        REFER_OUTCOME_MS,
+      );
+      const done = (outcome: ReferOutcome): void => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      this.#invitation
+        .refer(target, {
+          requestDelegate: {
+            onReject: (response) =>
+              done({
+                accepted: false,
+                status: response.message.statusCode ?? 0,
+                reason: response.message.reasonPhrase ?? '',
+              }),
+          },
+          onNotify: (notification) => {
+            notification.accept().catch(() => undefined);
+            // RFC 3515 §2.4.5: the body is a message/sipfrag status line of the new call.
+            const m = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/m.exec(notification.request.body);
+            if (m !== null && Number(m[1]) >= 200)
+              done({ accepted: true, status: Number(m[1]), reason: m[2]!.trim() });
+          },
+        })
+        .catch((err: unknown) => done({ accepted: false, status: 0, reason: String(err) }));
+    });
+  }
+
+  sendInfo(contentType: string, body: string): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#invitation
+        .info({
+          requestOptions: { body: { contentDisposition: 'render', contentType, content: body } },
+          requestDelegate: {
+            onAccept: (response) => resolve(response.message.statusCode ?? 200),
+            onReject: (response) => resolve(response.message.statusCode ?? 0),
+          },
+        })
+        .catch(reject);
+    });
+  }
+
+  #askForAnswer(offer: string): Promise<string | null> {
+    if (this.events.listenerCount('reinvite') === 0) {
+      // Nobody handles changes: a session refresh gets our current SDP again (RFC 3264 §8).
+      return Promise.resolve(this.#exchange.localSdp);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), REINVITE_ANSWER_MS);
+      let answered = false;
+      this.events.emit('reinvite', {
+        sdp: offer,
+        respond: (answerSdp) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(timer);
+          resolve(answerSdp);
+        },
+      });
+    });
+  }
+}

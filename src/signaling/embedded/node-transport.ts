@@ -1,0 +1,252 @@
+// sip.js Transport over Node UDP/TCP sockets. sip.js hands `send()` only the serialized message,
+// so this routes by reading it (RFC 3261 §18, see next-hop.ts), and repairs what sip.js writes for
+// WebSockets: Via and Contact without our port (the UA would drop responses whose Via has a port,
+// so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
+import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
+import { LogOnce, logger } from '../../observability/logger.js';
+import type { SipTransportName } from '../signaling-backend.js';
+import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.js';
+import { badRequestResponse, checkMessage } from './request-sanity.js';
+import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
+import {
+  findHeader,
+  headerName,
+  joinMessage,
+  readTopVia,
+  splitMessage,
+  stampReceived,
+  writeTopVia,
+  type MessageHead,
+} from './sip-message-text.js';
+import { UdpRetransmitter } from './udp-retransmission.js';
+
+const log = logger.child({ module: 'sip-transport' });
+
+export interface NodeTransportOptions {
+  readonly listen: readonly ListenerSpec[];
+  /** Host written into Via and Contact; equals the UserAgent's viaHost. */
+  readonly advertisedAddress: string;
+  readonly tcpIdleCloseMs: number;
+  /**
+   * Called with each well-formed incoming request before sip.js gets it; return false when the
+   * request was answered or dropped here (inbound policy).
+   */
+  readonly screenRequest: (request: Core.IncomingRequestMessage, from: Received) => boolean;
+}
+
+/** Requests we answered for a branch: where the answers go on TCP (the connection it came on). */
+const BRANCH_MEMORY_MS = 64 * 500;
+
+export class NodeTransport implements Transport {
+  readonly protocol = 'UDP';
+  readonly stateChange: Emitter<TransportState>;
+  onConnect: (() => void) | undefined;
+  onDisconnect: ((error?: Error) => void) | undefined;
+  onMessage: ((message: string) => void) | undefined;
+
+  readonly sockets: SipSockets;
+  readonly retransmitter = new UdpRetransmitter();
+  readonly #options: NodeTransportOptions;
+  readonly #resolver = new HostResolver();
+  readonly #logOnce = new LogOnce();
+  readonly #parserLogger: Core.Logger;
+  readonly #stateEmitter = new EmitterImpl<TransportState>();
+  /** Via branch of a received request → where it came from (for the responses). */
+  readonly #branches = new Map<string, { from: Received; atMs: number }>();
+  #state: TransportState = TransportState.Disconnected;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(_logger: Core.Logger, options: NodeTransportOptions) {
+    this.#options = options;
+    this.stateChange = this.#stateEmitter;
+    const factory = new Core.LoggerFactory();
+    factory.builtinEnabled = false;
+    this.#parserLogger = factory.getLogger('sip.parser');
+    this.sockets = new SipSockets(
+      options.listen,
+      {
+        message: (text, from) => this.#receive(text, from),
+        garbage: (reason, from) => this.#warnOnce(from, reason),
+      },
+      options.tcpIdleCloseMs,
+    );
+  }
+
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  async connect(): Promise<void> {
+    if (this.#state === TransportState.Connected) return;
+    this.#setState(TransportState.Connecting);
+    await this.sockets.start();
+    this.#sweep = setInterval(() => this.#forgetOldBranches(), BRANCH_MEMORY_MS);
+    this.#sweep.unref();
+    this.#setState(TransportState.Connected);
+    this.onConnect?.();
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.#state === TransportState.Disconnected) return;
+    this.#setState(TransportState.Disconnecting);
+    clearInterval(this.#sweep);
+    this.retransmitter.stopAll();
+    await this.sockets.close();
+    this.#setState(TransportState.Disconnected);
+    this.onDisconnect?.();
+  }
+
+  async dispose(): Promise<void> {
+    await this.disconnect();
+  }
+
+  isConnected(): boolean {
+    return this.#state === TransportState.Connected;
+  }
+
+  async send(message: string): Promise<void> {
+    const head = splitMessage(message);
+    if (head === null) throw new TypeError('sip.js handed the transport a message without a header end');
+    if (head.startLine.startsWith('SIP/2.0 ')) return this.#sendResponse(head);
+    return this.#sendRequest(head);
+  }
+
+  async #sendResponse(head: MessageHead): Promise<void> {
+    const via = readTopVia(head);
+    if (via === null) throw new TypeError('response without a Via');
+    const branch = via.params.get('branch') ?? '';
+    const origin = this.#branches.get(branch)?.from;
+    const hop = responseHop(via);
+    this.#fixContact(head, hop.transport);
+    const text = joinMessage(head);
+    await this.#deliver(text, hop, origin?.via);
+    const status = Number(head.startLine.split(' ')[1]);
+    const method = /\s([A-Za-z]+)$/.exec(findHeader(head, 'cseq') ?? '')?.[1]?.toUpperCase();
+    if (hop.transport === 'udp' && method === 'INVITE' && status >= 300) {
+      this.retransmitter.inviteFailureSent(
+        branch,
+        () => void this.#deliver(text, hop, origin?.via).catch(() => undefined),
+      );
+    }
+  }
+
+  async #sendRequest(head: MessageHead): Promise<void> {
+    const [method = '', requestUri = ''] = head.startLine.split(' ');
+    const fallback: SipTransportName = this.sockets.has('udp') ? 'udp' : 'tcp';
+    const hop = requestHop(requestUri, findHeader(head, 'route'), fallback);
+    const localPort = this.sockets.port(hop.transport);
+    if (localPort === undefined)
+      throw new Error(`no ${hop.transport.toUpperCase()} listener for ${requestUri}`);
+    const via = readTopVia(head);
+    if (via === null) throw new TypeError('request without a Via');
+    writeTopVia(head, { ...via, protocol: hop.transport.toUpperCase(), port: localPort });
+    this.#fixContact(head, hop.transport);
+    const text = joinMessage(head);
+    const resolved: NextHop = { ...hop, host: await this.#resolver.resolve(hop.host) };
+    await this.#deliver(text, resolved);
+    if (resolved.transport === 'udp') {
+      const branch = via.params.get('branch') ?? '';
+      this.retransmitter.request(
+        branch,
+        method.toUpperCase(),
+        () => void this.#deliver(text, resolved).catch(() => undefined),
+      );
+    }
+  }
+
+  async #deliver(text: string, hop: NextHop, viaKey?: string): Promise<void> {
+    if (hop.transport === 'udp') this.sockets.sendUdp(text, hop.host, hop.port, viaKey);
+    else await this.sockets.sendTcp(text, hop.host, hop.port, viaKey);
+  }
+
+  /** Our Contact as sip.js writes it (`<sip:user@advertised>`) gets our port and transport. */
+  #fixContact(head: MessageHead, transport: SipTransportName): void {
+    const port = this.sockets.port(transport);
+    const host = this.#options.advertisedAddress;
+    const plain = `@${host}>`;
+    const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && l.includes(plain));
+    if (i < 0 || port === undefined) return;
+    const suffix = transport === 'tcp' ? ';transport=tcp' : '';
+    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${host}:${port}${suffix}>`);
+  }
+
+  #receive(text: string, from: Received): void {
+    if (/^[\r\n]*$/.test(text)) return; // UDP keep-alive
+    const split = splitMessage(text);
+    if (split === null) return this.#warnOnce(from, 'no header end');
+    const sanity = checkMessage(split, from.transport === 'udp');
+    if (!sanity.ok) {
+      this.#warnOnce(from, sanity.reason);
+      if (sanity.answerable) this.#replyBadRequest(split, from, sanity.reason);
+      return;
+    }
+    const head = sanity.head;
+    const via = readTopVia(head);
+    if (via === null) {
+      this.#warnOnce(from, 'bad top Via');
+      if (!head.startLine.startsWith('SIP/') && !/^ACK /i.test(head.startLine)) {
+        // Without a usable Via the 400 goes back to where the datagram came from.
+        head.headerLines = head.headerLines.filter((l) => headerName(l) !== 'via');
+        head.headerLines.unshift(`Via: SIP/2.0/${from.transport.toUpperCase()} ${from.address}:${from.port}`);
+        this.#replyBadRequest(head, from, 'bad top Via');
+      }
+      return;
+    }
+    const branch = via.params.get('branch') ?? '';
+    if (head.startLine.startsWith('SIP/')) {
+      const status = Number(head.startLine.split(' ')[1]);
+      const method = /\s([A-Za-z]+)$/.exec(findHeader(head, 'cseq') ?? '')?.[1]?.toUpperCase() ?? '';
+      this.retransmitter.responseReceived(branch, method, status);
+      // sip.js drops a response whose Via has a port (it never writes one itself).
+      writeTopVia(head, { ...via, port: undefined, protocol: this.protocol });
+    } else {
+      writeTopVia(head, stampReceived(via, from.address, from.port));
+      this.#branches.set(branch, { from, atMs: Date.now() });
+      if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
+      if (/^ACK /i.test(head.startLine)) this.retransmitter.ackReceived(branch);
+    }
+    const rewritten = joinMessage(head);
+    const parsed = Core.Parser.parseMessage(rewritten, this.#parserLogger);
+    if (parsed === undefined) {
+      this.#warnOnce(from, 'unparseable by sip.js');
+      if (!head.startLine.startsWith('SIP/') && !/^ACK /i.test(head.startLine)) {
+        this.#replyBadRequest(head, from, 'unparseable');
+      }
+      return;
+    }
+    if (parsed instanceof Core.IncomingRequestMessage && !this.#options.screenRequest(parsed, from)) return;
+    this.onMessage?.(rewritten);
+  }
+
+  #replyBadRequest(head: MessageHead, from: Received, reason: string): void {
+    const response = splitMessage(badRequestResponse(head, reason));
+    const via = response === null ? null : readTopVia(response);
+    if (response === null || via === null) return;
+    const hop = responseHop(stampReceived(via, from.address, from.port));
+    // The source is where a broken request gets its answer, whatever its Via claims.
+    void this.#deliver(
+      joinMessage(response),
+      { ...hop, host: from.address, port: from.port },
+      from.via,
+    ).catch(() => undefined);
+  }
+
+  #warnOnce(from: Received, reason: string): void {
+    if (this.#logOnce.first(`${from.address}|${reason}`)) {
+      log.warn(
+        { source: `${from.transport}:${from.address}:${from.port}`, reason },
+        'malformed SIP message dropped or answered 400',
+      );
+    }
+  }
+
+  #forgetOldBranches(): void {
+    const cutoff = Date.now() - BRANCH_MEMORY_MS;
+    for (const [branch, entry] of this.#branches) if (entry.atMs < cutoff) this.#branches.delete(branch);
+  }
+
+  #setState(state: TransportState): void {
+    this.#state = state;
+    this.#stateEmitter.emit(state);
+  }
+}

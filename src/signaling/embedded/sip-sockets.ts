@@ -1,0 +1,205 @@
+// The sockets under the embedded SIP stack: UDP sockets and TCP listeners on the configured
+// addresses, TCP connections to and from peers (reused per remote address, RFC 3261 §18.2.2 and
+// §18.1.1; closed after idle time), framing of the TCP byte stream.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import type { SipTransportName, SourceAddress } from '../signaling-backend.js';
+import { SipStreamFramer } from './tcp-framing.js';
+
+export interface ListenerSpec {
+  readonly transport: SipTransportName;
+  readonly address: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+}
+
+export interface Received extends SourceAddress {
+  /** Local port of the listener (UDP) or the connection key (TCP) it arrived on. */
+  readonly via: string;
+}
+
+interface Connection {
+  readonly socket: TcpSocket;
+  readonly framer: SipStreamFramer;
+  lastActivityMs: number;
+}
+
+export interface SipSocketsEvents {
+  message(text: string, from: Received): void;
+  /** Bytes that cannot be SIP (undecodable stream, oversize header). */
+  garbage(reason: string, from: Received): void;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+export class SipSockets {
+  readonly #specs: readonly ListenerSpec[];
+  readonly #events: SipSocketsEvents;
+  readonly #idleCloseMs: number;
+  readonly #udp: { socket: UdpSocket; spec: ListenerSpec; port: number }[] = [];
+  readonly #tcpServers: { server: Server; spec: ListenerSpec; port: number }[] = [];
+  readonly #connections = new Map<string, Connection>();
+  /** `host:port` a peer put in its Via sent-by → the connection it came in on (reuse for requests to it). */
+  readonly #aliases = new Map<string, string>();
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(specs: readonly ListenerSpec[], events: SipSocketsEvents, idleCloseMs: number) {
+    if (specs.length === 0) throw new RangeError('at least one SIP listener is needed');
+    this.#specs = specs;
+    this.#events = events;
+    this.#idleCloseMs = idleCloseMs;
+  }
+
+  async start(): Promise<void> {
+    for (const spec of this.#specs) {
+      if (spec.transport === 'udp') {
+        const socket = createSocket({ type: spec.address.includes(':') ? 'udp6' : 'udp4' });
+        await new Promise<void>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.bind(spec.port, spec.address, () => {
+            socket.off('error', reject);
+            resolve();
+          });
+        });
+        const port = socket.address().port;
+        socket.on('message', (buf, rinfo) =>
+          this.#events.message(buf.toString('utf8'), {
+            address: rinfo.address,
+            port: rinfo.port,
+            transport: 'udp',
+            via: String(port),
+          }),
+        );
+        socket.on('error', () => undefined); // ICMP errors on send are per-datagram; nothing to close
+        this.#udp.push({ socket, spec, port });
+      } else {
+        const server = createServer((socket) => this.#adopt(socket));
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(spec.port, spec.address, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        const address = server.address();
+        this.#tcpServers.push({
+          server,
+          spec,
+          port: typeof address === 'object' && address ? address.port : 0,
+        });
+      }
+    }
+    const sweepMs = Math.max(1000, Math.min(this.#idleCloseMs / 2, 30_000));
+    this.#sweep = setInterval(() => this.#closeIdle(), sweepMs);
+    this.#sweep.unref();
+  }
+
+  /** Bound port of the first listener of a transport, or undefined if there is none. */
+  port(transport: SipTransportName): number | undefined {
+    return transport === 'udp' ? this.#udp[0]?.port : this.#tcpServers[0]?.port;
+  }
+
+  has(transport: SipTransportName): boolean {
+    return this.port(transport) !== undefined;
+  }
+
+  sendUdp(text: string, host: string, port: number, localPort?: string): void {
+    const entry = this.#udp.find((u) => String(u.port) === localPort) ?? this.#udp[0];
+    if (entry === undefined) throw new Error('no UDP listener to send from');
+    entry.socket.send(text, port, host);
+  }
+
+  /** Writes on `connectionKey` if it is open, else on a connection to host:port (reused or new). */
+  async sendTcp(text: string, host: string, port: number, connectionKey?: string): Promise<void> {
+    const key = `${host}:${port}`;
+    let conn =
+      (connectionKey === undefined ? undefined : this.#connections.get(connectionKey)) ??
+      this.#connections.get(key) ??
+      this.#connections.get(this.#aliases.get(key) ?? '');
+    conn ??= await this.#connect(host, port);
+    conn.lastActivityMs = Date.now();
+    conn.socket.write(text);
+  }
+
+  /** Remember that a peer whose Via says `sentBy` is reachable on this connection (reuse, §18.2.1). */
+  alias(sentBy: string, connectionKey: string): void {
+    if (this.#connections.has(connectionKey)) this.#aliases.set(sentBy, connectionKey);
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    for (const conn of this.#connections.values()) conn.socket.destroy();
+    this.#connections.clear();
+    this.#aliases.clear();
+    await Promise.all([
+      ...this.#udp.map((u) => new Promise<void>((resolve) => u.socket.close(() => resolve()))),
+      ...this.#tcpServers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),
+    ]);
+    this.#udp.length = 0;
+    this.#tcpServers.length = 0;
+  }
+
+  #connect(host: string, port: number): Promise<Connection> {
+    const localAddress = this.#tcpServers[0]?.spec.address;
+    return new Promise((resolve, reject) => {
+      const socket = connect({
+        host,
+        port,
+        ...(localAddress !== undefined && !['0.0.0.0', '::'].includes(localAddress) && { localAddress }),
+      });
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`TCP connect to ${host}:${port} timed out`)),
+        CONNECT_TIMEOUT_MS,
+      );
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.off('error', reject);
+        resolve(this.#adopt(socket));
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  #adopt(socket: TcpSocket): Connection {
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const conn: Connection = { socket, framer: new SipStreamFramer(), lastActivityMs: Date.now() };
+    this.#connections.set(key, conn);
+    socket.setNoDelay(true);
+    const from: Received = {
+      address: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      transport: 'tcp',
+      via: key,
+    };
+    socket.on('data', (chunk) => {
+      conn.lastActivityMs = Date.now();
+      for (const item of conn.framer.push(chunk)) {
+        if (item.kind === 'message') this.#events.message(item.text, from);
+        else if (item.kind === 'ping')
+          socket.write('\r\n'); // RFC 5626 §3.5.1 pong
+        else {
+          this.#events.garbage(item.reason, from);
+          socket.destroy();
+        }
+      }
+    });
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      this.#connections.delete(key);
+      for (const [alias, target] of this.#aliases) if (target === key) this.#aliases.delete(alias);
+    });
+    return conn;
+  }
+
+  #closeIdle(): void {
+    const cutoff = Date.now() - this.#idleCloseMs;
+    for (const conn of this.#connections.values()) if (conn.lastActivityMs < cutoff) conn.socket.end();
+  }
+}
