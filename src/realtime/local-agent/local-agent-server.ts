@@ -1,0 +1,148 @@
+// The local agent: a WebSocket server speaking the same protocol subset as Grok's realtime API.
+// grok-sip starts it in-process when no XAI_API_KEY is set (echo: the caller hears themselves),
+// and every realtime test runs against it (scripted: faults on demand).
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { logger, type Logger } from '../../observability/logger.js';
+import type { ClientEvent } from '../client-events.js';
+import { AgentConnection } from './agent-connection.js';
+import { defaultPacing, type BurstPacing } from './agent-response.js';
+import {
+  handshakeModeFor,
+  localAgentScriptSchema,
+  parseScriptStep,
+  type LocalAgentScriptInput,
+  type ScriptStep,
+  type ScriptStepInput,
+} from './agent-script.js';
+
+export interface LocalAgentOptions {
+  /** Default 127.0.0.1: the agent is never meant to face a network. */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+  /** echo: every turn echoes; scripted: `script` first, then echo. Default echo. */
+  readonly mode?: 'echo' | 'scripted';
+  readonly script?: LocalAgentScriptInput;
+  readonly pacing?: Partial<BurstPacing>;
+  /** Energy threshold when the session gives none; default -40 dBFS. */
+  readonly vadThresholdDbfs?: number;
+  /** When set, the upgrade needs `Authorization: Bearer <apiKey>` (else HTTP 401). */
+  readonly apiKey?: string;
+  readonly log?: Logger;
+}
+
+export interface ReceivedClientEvent {
+  /** 0 for the first connection, 1 for the next (a reconnect), … */
+  readonly connection: number;
+  readonly event: ClientEvent;
+}
+
+export interface LocalAgent {
+  /** ws://127.0.0.1:<port>/v1/realtime */
+  readonly url: string;
+  readonly port: number;
+  /** Every valid client event, in arrival order (tests assert on what the client sent). */
+  readonly received: readonly ReceivedClientEvent[];
+  /** Connections accepted so far. */
+  connectionsAccepted(): number;
+  openConnections(): number;
+  /** Resolves once no connection is open (a client that leaks its socket never resolves). */
+  whenNoConnections(): Promise<void>;
+  /** Runs a script step on the newest open connection now. */
+  runStep(step: ScriptStepInput): void;
+  close(): Promise<void>;
+}
+
+export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<LocalAgent> {
+  const script = localAgentScriptSchema.parse(options.mode === 'scripted' ? (options.script ?? {}) : {});
+  const pacing: BurstPacing = { ...defaultPacing, ...options.pacing };
+  const log = (options.log ?? logger).child({ component: 'local-agent' });
+  const received: ReceivedClientEvent[] = [];
+  const turns = [...script.turns];
+  let afterHandshake: readonly ScriptStep[] = script.afterHandshake;
+  let accepted = 0;
+  let nextIdCounter = 0;
+  const open = new Map<WebSocket, AgentConnection>();
+  const changes = new EventEmitter();
+
+  const wss = new WebSocketServer({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    maxPayload: 16 * 1024 * 1024,
+    verifyClient:
+      options.apiKey === undefined
+        ? undefined
+        : (info, done) => {
+            const ok = info.req.headers.authorization === `Bearer ${options.apiKey}`;
+            if (ok) done(true);
+            else done(false, 401, 'Unauthorized');
+          },
+  });
+  await new Promise<void>((resolve, reject) => {
+    wss.once('listening', resolve);
+    wss.once('error', reject);
+  });
+  wss.on('error', (err) => log.warn({ err: err.message }, 'local agent server error'));
+
+  wss.on('connection', (ws) => {
+    const index = accepted++;
+    ws.on('error', (err) => log.debug({ err: err.message }, 'local agent socket error'));
+    const connection = new AgentConnection(ws, {
+      index,
+      handshake: handshakeModeFor(script, index),
+      pacing,
+      vadThresholdDbfs: options.vadThresholdDbfs ?? -40,
+      log,
+      nextTurn: () => {
+        const entry = turns.shift();
+        if (entry === undefined) return undefined;
+        return Array.isArray(entry) ? entry : [entry];
+      },
+      afterHandshake: () => {
+        const steps = afterHandshake;
+        afterHandshake = [];
+        return steps;
+      },
+      onClientEvent: (event) => received.push({ connection: index, event }),
+      nextId: (prefix) => `${prefix}_${(++nextIdCounter).toString(36)}`,
+    });
+    open.set(ws, connection);
+    ws.on('close', () => {
+      open.delete(ws);
+      changes.emit('closed');
+    });
+  });
+
+  const port = (wss.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  return {
+    url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/v1/realtime`,
+    port,
+    received,
+    connectionsAccepted: () => accepted,
+    openConnections: () => open.size,
+    whenNoConnections: () =>
+      new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (open.size > 0) return;
+          changes.off('closed', check);
+          resolve();
+        };
+        changes.on('closed', check);
+        check();
+      }),
+    runStep: (input) => {
+      const step = parseScriptStep(input);
+      const newest = [...open.values()].at(-1);
+      if (!newest) throw new Error('local agent has no open connection to run a step on');
+      newest.runStep(step);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of open.keys()) ws.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,517 @@
+// One call's realtime session with Grok: typed events out, audio and control in. Survives one
+// socket loss (reconnect once with the same session config, DESIGN.md "Failure rules"); nothing
+// the server sends can throw into the call.
+import { EventEmitter } from 'node:events';
+import type { RawData, WebSocket } from 'ws';
+import { LogOnce, logger, type Logger } from '../observability/logger.js';
+import { durationMs, formatFromSessionJson, type RealtimeAudioFormat } from './audio-format.js';
+import type { ClientEvent } from './client-events.js';
+import {
+  classifyServerError,
+  localError,
+  RealtimeConnectError,
+  type RealtimeError,
+} from './error-classification.js';
+import { openRealtimeSocket, rawText } from './realtime-handshake.js';
+import { parseServerMessage, type ServerEvent } from './server-events.js';
+import { sessionConfigToJson, type RealtimeSessionConfig, type SessionJson } from './session-config.js';
+
+export interface ConnectRealtimeOptions {
+  /** `wss://api.x.ai/v1/realtime`, or the local agent's `ws://127.0.0.1:…`. */
+  readonly url: string;
+  /** XAI_API_KEY; sent only as `Authorization: Bearer`, never logged. */
+  readonly apiKey?: string;
+  /** Fixed at connect time (`?model=`); session.update cannot change it. */
+  readonly model?: string;
+  readonly session: RealtimeSessionConfig;
+  /** Upgrade + conversation.created + session.updated; default 10000. */
+  readonly handshakeTimeoutMs?: number;
+  /** Reconnect once with the same session config when the socket drops; default true. */
+  readonly reconnect?: boolean;
+  /** Pause before that one reconnect; default 250. */
+  readonly reconnectDelayMs?: number;
+  /** Caller audio kept while (re)connecting, newest wins; default 1000. */
+  readonly maxPendingAudioMs?: number;
+  /** See HandshakeOptions.greetingGraceMs; default 2000. */
+  readonly greetingGraceMs?: number;
+  /** Call-scoped logger (e.g. `logger.child({ callId })`). */
+  readonly log?: Logger;
+}
+
+export interface RealtimeAudioEvent {
+  /** Raw bytes in the session's output format. */
+  readonly chunk: Buffer;
+  readonly itemId: string;
+  readonly responseId: string;
+}
+
+export interface RealtimeTranscriptEvent {
+  readonly role: 'user' | 'agent';
+  /** A delta when `final` is false; the whole utterance when true. */
+  readonly text: string;
+  readonly final: boolean;
+  readonly itemId: string;
+}
+
+export interface RealtimeFunctionCall {
+  readonly callId: string;
+  readonly name: string;
+  /** JSON text as the model produced it; parse and validate before use. */
+  readonly arguments: string;
+}
+
+export type RealtimeCloseReason = 'client' | 'connection_lost' | 'reconnect_failed' | 'fatal_error';
+
+export interface RealtimeSessionEvents {
+  audio: [RealtimeAudioEvent];
+  speech_started: [{ audioStartMs: number; itemId: string }];
+  speech_stopped: [{ audioEndMs: number; itemId: string }];
+  response_started: [{ responseId: string }];
+  response_done: [{ responseId: string; status: string }];
+  transcript: [RealtimeTranscriptEvent];
+  function_call: [RealtimeFunctionCall];
+  error: [RealtimeError];
+  reconnected: [];
+  closed: [{ reason: RealtimeCloseReason; code?: number; message?: string }];
+}
+
+export interface RealtimeSessionStats {
+  eventsIn: number;
+  unknownEvents: number;
+  malformedEvents: number;
+  audioBytesIn: number;
+  audioBytesOut: number;
+  droppedAudioBytes: number;
+  duplicateFunctionCalls: number;
+  reconnects: number;
+}
+
+type State = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
+const maxRememberedCallIds = 256;
+
+export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
+  /** What the server reported in session.updated (falls back to what we asked for). */
+  inputFormat: RealtimeAudioFormat;
+  outputFormat: RealtimeAudioFormat;
+  readonly stats: RealtimeSessionStats = {
+    eventsIn: 0,
+    unknownEvents: 0,
+    malformedEvents: 0,
+    audioBytesIn: 0,
+    audioBytesOut: 0,
+    droppedAudioBytes: 0,
+    duplicateFunctionCalls: 0,
+    reconnects: 0,
+  };
+
+  readonly #options: ConnectRealtimeOptions;
+  readonly #url: URL;
+  readonly #sessionJson: SessionJson;
+  readonly #log: Logger;
+  readonly #logOnce = new LogOnce(64);
+  #ws: WebSocket | null = null;
+  #state: State = 'connecting';
+  #reconnectsLeft: number;
+  #pendingAudio: Buffer[] = [];
+  #pendingAudioBytes = 0;
+  #activeResponseId: string | null = null;
+  readonly #seenCallIds = new Set<string>();
+  #holdEvents = false;
+  #held: (() => void)[] = [];
+  #closePromise: Promise<void> | null = null;
+
+  /** Use connectRealtime(). */
+  constructor(options: ConnectRealtimeOptions, url: URL, sessionJson: SessionJson) {
+    super();
+    this.#options = options;
+    this.#url = url;
+    this.#sessionJson = sessionJson;
+    this.#log = (options.log ?? logger).child({ component: 'realtime' });
+    this.#reconnectsLeft = options.reconnect === false ? 0 : 1;
+    this.inputFormat = options.session.inputFormat;
+    this.outputFormat = options.session.outputFormat;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Internal: first connect. Rejects with RealtimeConnectError. */
+  async open(): Promise<void> {
+    this.#holdEvents = true;
+    try {
+      await this.#connectSocket();
+    } catch (err) {
+      this.#state = 'closed';
+      throw err;
+    }
+    this.#state = 'ready';
+    this.#flushPendingAudio();
+    // Events that arrived with session.updated wait until the caller has attached listeners.
+    setImmediate(() => {
+      this.#holdEvents = false;
+      for (const emit of this.#held.splice(0)) emit();
+    });
+  }
+
+  /**
+   * Sends caller audio (raw bytes in the input format). While (re)connecting it is queued up to
+   * maxPendingAudioMs; after close it is dropped. Never throws on state, only on a bad argument.
+   */
+  appendAudio(chunk: Buffer): 'sent' | 'queued' | 'dropped' {
+    if (!Buffer.isBuffer(chunk)) throw new TypeError('appendAudio expects a Buffer');
+    if (this.inputFormat.encoding === 'pcm' && chunk.length % 2 !== 0) {
+      throw new RangeError(`pcm audio chunk must have an even byte length, got ${chunk.length}`);
+    }
+    if (chunk.length === 0) return 'dropped';
+    if (this.#state === 'ready') {
+      this.stats.audioBytesOut += chunk.length;
+      this.#send({ type: 'input_audio_buffer.append', audio: chunk.toString('base64') });
+      return 'sent';
+    }
+    if (this.#state === 'connecting' || this.#state === 'reconnecting') {
+      this.#pendingAudio.push(Buffer.from(chunk));
+      this.#pendingAudioBytes += chunk.length;
+      const maxMs = this.#options.maxPendingAudioMs ?? 1000;
+      while (this.#pendingAudio.length > 0 && durationMs(this.inputFormat, this.#pendingAudioBytes) > maxMs) {
+        const dropped = this.#pendingAudio.shift()!;
+        this.#pendingAudioBytes -= dropped.length;
+        this.stats.droppedAudioBytes += dropped.length;
+      }
+      return 'queued';
+    }
+    this.stats.droppedAudioBytes += chunk.length;
+    if (this.#logOnce.first('append-after-close')) this.#log.debug('audio appended after close: dropped');
+    return 'dropped';
+  }
+
+  createResponse(opts: { instructions?: string } = {}): void {
+    const event: ClientEvent = { type: 'response.create' };
+    if (opts.instructions !== undefined) event.response = { instructions: opts.instructions };
+    this.#send(event);
+  }
+
+  /** Safe to call when no response is active: the server's "no active response" is benign. */
+  cancelResponse(): void {
+    this.#send({ type: 'response.cancel' });
+  }
+
+  /** Best effort (may be unsupported by Grok): tells the model how much of its item was heard. */
+  truncate(itemId: string, audioEndMs: number): void {
+    if (typeof itemId !== 'string' || itemId === '') throw new TypeError('truncate needs an item id');
+    if (!Number.isFinite(audioEndMs) || audioEndMs < 0) {
+      throw new RangeError(`audioEndMs must be a non-negative number, got ${audioEndMs}`);
+    }
+    this.#send({
+      type: 'conversation.item.truncate',
+      item_id: itemId,
+      content_index: 0,
+      audio_end_ms: Math.round(audioEndMs),
+    });
+  }
+
+  sendFunctionResult(callId: string, output: string): void {
+    if (typeof callId !== 'string' || callId === '')
+      throw new TypeError('sendFunctionResult needs a call id');
+    if (typeof output !== 'string') throw new TypeError('function output must be a string (JSON text)');
+    this.#send({
+      type: 'conversation.item.create',
+      item: { type: 'function_call_output', call_id: callId, output },
+    });
+    this.#send({ type: 'response.create' });
+  }
+
+  /** A user turn as text (e.g. "caller pressed 5"), answered at once. */
+  sendUserText(text: string): void {
+    if (typeof text !== 'string' || text === '') throw new TypeError('sendUserText needs non-empty text');
+    this.#send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] },
+    });
+    this.#send({ type: 'response.create' });
+  }
+
+  /** Closes the socket (1000) and emits 'closed' {reason:'client'}; idempotent. */
+  close(): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    this.#closePromise = new Promise<void>((resolve) => {
+      if (this.#state === 'closed') return resolve();
+      this.#state = 'closing';
+      this.#pendingAudio = [];
+      const ws = this.#ws;
+      const done = (): void => {
+        clearTimeout(forceTimer);
+        this.#finish({ reason: 'client' });
+        resolve();
+      };
+      // A peer that never answers the close frame must not hold the call open.
+      const forceTimer = setTimeout(() => ws?.terminate(), 2000);
+      if (!ws || ws.readyState === ws.CLOSED) return done();
+      ws.once('close', done);
+      ws.close(1000, 'call ended');
+    });
+    return this.#closePromise;
+  }
+
+  async #connectSocket(): Promise<void> {
+    const opened = await openRealtimeSocket(
+      {
+        url: this.#url,
+        ...(this.#options.apiKey !== undefined ? { apiKey: this.#options.apiKey } : {}),
+        sessionJson: this.#sessionJson,
+        timeoutMs: this.#options.handshakeTimeoutMs ?? 10_000,
+        greetingGraceMs: this.#options.greetingGraceMs ?? 2000,
+        log: this.#log,
+      },
+      {
+        message: (data, isBinary) => this.#onMessage(data, isBinary),
+        close: (ws, code, reason) => this.#onSocketClose(ws, code, reason),
+      },
+    );
+    this.#ws = opened.ws;
+    this.#adoptFormats(opened.session);
+    if (this.#state === 'closing' || this.#state === 'closed') opened.ws.terminate();
+  }
+
+  #adoptFormats(session: Record<string, unknown>): void {
+    const audio = session.audio as
+      { input?: { format?: unknown }; output?: { format?: unknown } } | undefined;
+    try {
+      if (audio?.input?.format !== undefined) this.inputFormat = formatFromSessionJson(audio.input.format);
+      if (audio?.output?.format !== undefined) this.outputFormat = formatFromSessionJson(audio.output.format);
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'session.updated carries an unreadable audio format');
+    }
+  }
+
+  #send(event: ClientEvent): boolean {
+    const ws = this.#ws;
+    if (this.#state !== 'ready' || !ws || ws.readyState !== ws.OPEN) return false;
+    // Send errors surface as the socket's close; the callback keeps them from being thrown.
+    ws.send(JSON.stringify(event), (err) => {
+      if (err && this.#logOnce.first('send-error'))
+        this.#log.debug({ err: err.message }, 'realtime send failed');
+    });
+    return true;
+  }
+
+  #flushPendingAudio(): void {
+    const pending = this.#pendingAudio.splice(0);
+    this.#pendingAudioBytes = 0;
+    for (const chunk of pending) this.appendAudio(chunk);
+  }
+
+  #emitEvent<K extends keyof RealtimeSessionEvents>(name: K, ...args: RealtimeSessionEvents[K]): void {
+    const emit = (): void => {
+      // 'error' without a listener would throw out of EventEmitter: log instead.
+      if (name === 'error' && this.listenerCount('error') === 0) {
+        this.#log.warn({ error: args[0] }, 'realtime error (no listener)');
+        return;
+      }
+      try {
+        (this.emit as (n: K, ...a: RealtimeSessionEvents[K]) => boolean)(name, ...args);
+      } catch (err) {
+        // A listener's bug must not kill the socket's message loop.
+        this.#log.error({ err: (err as Error).message, event: name }, 'realtime listener threw');
+      }
+    };
+    if (this.#holdEvents) this.#held.push(emit);
+    else emit();
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.stats.malformedEvents++;
+      if (this.#logOnce.first('binary')) this.#log.warn('realtime server sent a binary frame: ignored');
+      return;
+    }
+    const parsed = parseServerMessage(rawText(data));
+    if (parsed.kind === 'malformed') {
+      this.stats.malformedEvents++;
+      if (this.#logOnce.first(`malformed:${parsed.type ?? ''}`)) {
+        this.#log.warn({ reason: parsed.reason }, 'malformed realtime event ignored');
+      }
+      return;
+    }
+    if (parsed.kind === 'unknown') {
+      this.stats.unknownEvents++;
+      this.#log.debug({ type: parsed.type }, 'unknown realtime event ignored');
+      return;
+    }
+    this.stats.eventsIn++;
+    this.#onEvent(parsed.event);
+  }
+
+  #onEvent(event: ServerEvent): void {
+    switch (event.type) {
+      case 'input_audio_buffer.speech_started':
+        return this.#emitEvent('speech_started', {
+          audioStartMs: event.audio_start_ms,
+          itemId: event.item_id,
+        });
+      case 'input_audio_buffer.speech_stopped':
+        return this.#emitEvent('speech_stopped', { audioEndMs: event.audio_end_ms, itemId: event.item_id });
+      case 'conversation.item.input_audio_transcription.delta':
+        return this.#emitEvent('transcript', {
+          role: 'user',
+          text: event.delta,
+          final: false,
+          itemId: event.item_id,
+        });
+      case 'conversation.item.input_audio_transcription.completed':
+        return this.#emitEvent('transcript', {
+          role: 'user',
+          text: event.transcript,
+          final: true,
+          itemId: event.item_id,
+        });
+      case 'response.created':
+        this.#activeResponseId = event.response.id;
+        return this.#emitEvent('response_started', { responseId: event.response.id });
+      case 'response.output_audio.delta': {
+        const chunk = Buffer.from(event.delta, 'base64');
+        this.stats.audioBytesIn += chunk.length;
+        if (chunk.length === 0) return;
+        return this.#emitEvent('audio', { chunk, itemId: event.item_id, responseId: event.response_id });
+      }
+      case 'response.output_audio_transcript.delta':
+        return this.#emitEvent('transcript', {
+          role: 'agent',
+          text: event.delta,
+          final: false,
+          itemId: event.item_id,
+        });
+      case 'response.output_audio_transcript.done':
+        return this.#emitEvent('transcript', {
+          role: 'agent',
+          text: event.transcript,
+          final: true,
+          itemId: event.item_id,
+        });
+      case 'response.function_call_arguments.done':
+        return this.#onFunctionCall(event.call_id, event.name, event.arguments);
+      case 'response.output_item.done':
+        if (event.item.type === 'function_call' && event.item.call_id !== undefined) {
+          this.#onFunctionCall(event.item.call_id, event.item.name ?? '', event.item.arguments ?? '{}');
+        }
+        return;
+      case 'response.done':
+        for (const item of event.response.output ?? []) {
+          if (item.type === 'function_call' && item.call_id !== undefined && item.status !== 'incomplete') {
+            this.#onFunctionCall(item.call_id, item.name ?? '', item.arguments ?? '{}');
+          }
+        }
+        if (this.#activeResponseId === event.response.id) this.#activeResponseId = null;
+        return this.#emitEvent('response_done', {
+          responseId: event.response.id,
+          status: event.response.status,
+        });
+      case 'error': {
+        const classified = classifyServerError(event.error);
+        if (classified.benign) this.#log.debug({ error: classified }, 'benign realtime error');
+        this.#emitEvent('error', classified);
+        if (classified.fatal) this.#abort('fatal_error', classified.message);
+        return;
+      }
+      case 'session.updated':
+        this.#adoptFormats(event.session);
+        return;
+      default:
+        // ping, item/part framing, committed/cleared: nothing to do (ping: xAI keep-alive).
+        return;
+    }
+  }
+
+  #onFunctionCall(callId: string, name: string, args: string): void {
+    // Grok may announce one call more than once (arguments.done, output_item.done, response.done).
+    if (this.#seenCallIds.has(callId)) {
+      this.stats.duplicateFunctionCalls++;
+      return;
+    }
+    if (this.#seenCallIds.size >= maxRememberedCallIds) this.#seenCallIds.clear();
+    this.#seenCallIds.add(callId);
+    this.#emitEvent('function_call', { callId, name, arguments: args });
+  }
+
+  #onSocketClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws || this.#state === 'closing' || this.#state === 'closed') return;
+    const interrupted = this.#activeResponseId;
+    this.#activeResponseId = null;
+    const where = interrupted !== null ? ` during response ${interrupted}` : '';
+    const message = `realtime socket closed by the server (${code}${reason ? ` ${reason}` : ''})${where}`;
+    if (interrupted !== null)
+      this.#emitEvent('response_done', { responseId: interrupted, status: 'interrupted' });
+    if (this.#reconnectsLeft <= 0) {
+      this.#emitEvent('error', localError('connection_lost', message, true));
+      this.#finish({ reason: 'connection_lost', code, message });
+      return;
+    }
+    this.#reconnectsLeft--;
+    this.#state = 'reconnecting';
+    this.#emitEvent('error', localError('connection_lost', `${message}; reconnecting once`, false));
+    void this.#reconnect();
+  }
+
+  async #reconnect(): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.#options.reconnectDelayMs ?? 250));
+    if (this.#state !== 'reconnecting') return;
+    try {
+      await this.#connectSocket();
+    } catch (err) {
+      if (this.#state !== 'reconnecting') return;
+      const message = `realtime reconnect failed: ${(err as Error).message}`;
+      this.#emitEvent('error', localError('reconnect_failed', message, true));
+      this.#finish({ reason: 'reconnect_failed', message });
+      return;
+    }
+    if (this.#state !== 'reconnecting') return;
+    this.#state = 'ready';
+    this.stats.reconnects++;
+    this.#emitEvent('reconnected');
+    this.#flushPendingAudio();
+  }
+
+  #abort(reason: RealtimeCloseReason, message: string): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#ws?.terminate();
+    this.#finish({ reason, message });
+  }
+
+  #finish(closed: RealtimeSessionEvents['closed'][0]): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#pendingAudio = [];
+    this.#pendingAudioBytes = 0;
+    this.#emitEvent('closed', closed);
+  }
+}
+
+/**
+ * Connects, runs the handshake and resolves with a ready session. Rejects with a
+ * RealtimeConnectError (code: invalid_config, invalid_url, unauthorized, http_<status>,
+ * connect_failed, closed_during_handshake, handshake_timeout, or the server's error code).
+ */
+export async function connectRealtime(options: ConnectRealtimeOptions): Promise<RealtimeSession> {
+  let sessionJson: SessionJson;
+  let url: URL;
+  try {
+    sessionJson = sessionConfigToJson(options.session);
+  } catch (err) {
+    throw new RealtimeConnectError('invalid_config', `realtime session config: ${(err as Error).message}`);
+  }
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new RealtimeConnectError('invalid_url', `realtime url is not a URL: ${String(options.url)}`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new RealtimeConnectError(
+      'invalid_url',
+      `realtime url must be ws:// or wss://, got ${url.protocol}`,
+    );
+  }
+  if (options.model !== undefined) url.searchParams.set('model', options.model);
+  const session = new RealtimeSession(options, url, sessionJson);
+  await session.open();
+  return session;
+}

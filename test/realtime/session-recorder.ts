@@ -1,0 +1,103 @@
+// Records every event of a RealtimeSession in order, and waits for the next one matching.
+import type { RealtimeSession, RealtimeSessionEvents } from '../../src/realtime/realtime-session.js';
+import { encodeLinear } from '../../src/realtime/local-agent/echo-transcoder.js';
+import { sampleRateOf, type RealtimeAudioFormat } from '../../src/realtime/audio-format.js';
+
+type Name = keyof RealtimeSessionEvents;
+export type Recorded = { [K in Name]: { name: K; payload: RealtimeSessionEvents[K][0] } }[Name];
+
+const names: Name[] = [
+  'audio',
+  'speech_started',
+  'speech_stopped',
+  'response_started',
+  'response_done',
+  'transcript',
+  'function_call',
+  'error',
+  'reconnected',
+  'closed',
+];
+
+export class SessionRecorder {
+  readonly events: Recorded[] = [];
+  #waiters: { match: (e: Recorded) => boolean; resolve: (e: Recorded) => void }[] = [];
+
+  constructor(session: RealtimeSession) {
+    for (const name of names) {
+      session.on(name, (payload?: unknown) => {
+        const event = { name, payload } as Recorded;
+        this.events.push(event);
+        this.#waiters = this.#waiters.filter((w) => {
+          if (!w.match(event)) return true;
+          w.resolve(event);
+          return false;
+        });
+      });
+    }
+  }
+
+  of<K extends Name>(name: K): RealtimeSessionEvents[K][0][] {
+    return this.events.filter((e) => e.name === name).map((e) => e.payload as RealtimeSessionEvents[K][0]);
+  }
+
+  /** The next event named `name` (already recorded ones count when `fromIndex` says so). */
+  next<K extends Name>(
+    name: K,
+    where: (payload: RealtimeSessionEvents[K][0]) => boolean = () => true,
+    fromIndex = this.events.length,
+  ): Promise<RealtimeSessionEvents[K][0]> {
+    const match = (e: Recorded): boolean =>
+      e.name === name && where(e.payload as RealtimeSessionEvents[K][0]);
+    const already = this.events.slice(fromIndex).find(match);
+    if (already) return Promise.resolve(already.payload as RealtimeSessionEvents[K][0]);
+    return new Promise((resolve) => {
+      this.#waiters.push({ match, resolve: (e) => resolve(e.payload as RealtimeSessionEvents[K][0]) });
+    });
+  }
+
+  /** All audio bytes of one response, in arrival order. */
+  audioOf(responseId: string): Buffer {
+    return Buffer.concat(
+      this.of('audio')
+        .filter((a) => a.responseId === responseId)
+        .map((a) => a.chunk),
+    );
+  }
+}
+
+/** Silence, then a 300 Hz tone at -12 dBFS, then silence: a synthetic utterance. */
+export function speechBurst(
+  format: RealtimeAudioFormat,
+  leadMs: number,
+  toneMs: number,
+  tailMs: number,
+): Buffer {
+  const rate = sampleRateOf(format);
+  const lead = Math.round((leadMs * rate) / 1000);
+  const tone = Math.round((toneMs * rate) / 1000);
+  const samples = new Int16Array(lead + tone + Math.round((tailMs * rate) / 1000));
+  for (let i = 0; i < tone; i++)
+    samples[lead + i] = Math.round(8000 * Math.sin((2 * Math.PI * 300 * i) / rate));
+  return encodeLinear(samples, format);
+}
+
+/** Appends `audio` in 20 ms chunks, as the call's media clock would (without the waiting). */
+export function appendIn20msChunks(session: RealtimeSession, audio: Buffer, bytesPer20ms: number): void {
+  for (let offset = 0; offset < audio.length; offset += bytesPer20ms) {
+    session.appendAudio(audio.subarray(offset, Math.min(audio.length, offset + bytesPer20ms)));
+  }
+}
+
+/** Fails the test if anything rejects unhandled while it runs. */
+export function watchUnhandledRejections(): () => unknown[] {
+  const seen: unknown[] = [];
+  const onRejection = (reason: unknown): void => {
+    seen.push(reason);
+  };
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('unhandledRejection', onRejection);
+    return seen;
+  };
+}
