@@ -1,0 +1,106 @@
+// Hand-written SIP over a raw UDP socket or TCP connection, for the transport-level tests.
+import { createSocket, type Socket } from 'node:dgram';
+import { connect, type Socket as TcpSocket } from 'node:net';
+import type { Tap } from './sip-endpoint.js';
+
+export interface RawRequest {
+  method: string;
+  uri: string;
+  branch: string;
+  callId: string;
+  cseq: number;
+  fromTag?: string;
+  toTag?: string;
+  /** Via sent-by (default the socket's own address). */
+  sentBy?: string;
+  rport?: boolean;
+  transport?: 'UDP' | 'TCP';
+  body?: string;
+  extra?: string[];
+}
+
+export function request(r: RawRequest, localPort: number): string {
+  const body = r.body ?? '';
+  return [
+    `${r.method} ${r.uri} SIP/2.0`,
+    `Via: SIP/2.0/${r.transport ?? 'UDP'} ${r.sentBy ?? `127.0.0.1:${localPort}`};branch=${r.branch}${r.rport ? ';rport' : ''}`,
+    `From: <sip:raw@127.0.0.1:${localPort}>;tag=${r.fromTag ?? 'rawtag'}`,
+    `To: <${r.uri}>${r.toTag ? `;tag=${r.toTag}` : ''}`,
+    `Call-ID: ${r.callId}`,
+    `CSeq: ${r.cseq} ${r.method}`,
+    `Contact: <sip:raw@127.0.0.1:${localPort}>`,
+    'Max-Forwards: 70',
+    ...(r.extra ?? []),
+    ...(body ? ['Content-Type: application/sdp'] : []),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+export const offer = (codecs: 'g711' | 'g729', port = 6000): string =>
+  [
+    'v=0',
+    'o=raw 1 1 IN IP4 127.0.0.1',
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    codecs === 'g711' ? `m=audio ${port} RTP/AVP 0` : `m=audio ${port} RTP/AVP 18`,
+    codecs === 'g711' ? 'a=rtpmap:0 PCMU/8000' : 'a=rtpmap:18 G729/8000',
+    '',
+  ].join('\r\n');
+
+export function statusOf(message: string): number {
+  return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1] ?? 0);
+}
+
+export function header(message: string, name: string): string | undefined {
+  const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(message);
+  return m?.[1]?.trim();
+}
+
+/** A UDP peer that records everything it receives. */
+export class UdpPeer {
+  readonly socket: Socket = createSocket('udp4');
+  readonly received: string[] = [];
+  port = 0;
+
+  static async open(t: Tap): Promise<UdpPeer> {
+    const peer = new UdpPeer();
+    await new Promise<void>((resolve) => peer.socket.bind(0, '127.0.0.1', resolve));
+    peer.port = peer.socket.address().port;
+    peer.socket.on('message', (b) => peer.received.push(b.toString()));
+    t.teardown(() => peer.socket.close());
+    return peer;
+  }
+
+  send(text: string | Buffer, port: number): void {
+    this.socket.send(text, port, '127.0.0.1');
+  }
+
+  async waitFor(pred: (m: string) => boolean, count = 1, timeoutMs = 5000): Promise<string[]> {
+    const start = Date.now();
+    for (;;) {
+      const hits = this.received.filter(pred);
+      if (hits.length >= count || Date.now() - start > timeoutMs) return hits;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+export async function tcpConnect(t: Tap, port: number): Promise<{ socket: TcpSocket; data: () => string }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  let data = '';
+  socket.on('data', (d: Buffer) => (data += d.toString()));
+  t.teardown(() => socket.destroy());
+  return { socket, data: () => data };
+}
+
+export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!cond() && Date.now() - start < timeoutMs) await new Promise((r) => setTimeout(r, 20));
+}
