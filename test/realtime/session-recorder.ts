@@ -21,6 +21,7 @@ const names: Name[] = [
 
 export class SessionRecorder {
   readonly events: Recorded[] = [];
+  #cursor = 0;
   #waiters: { match: (e: Recorded) => boolean; resolve: (e: Recorded) => void }[] = [];
 
   constructor(session: RealtimeSession) {
@@ -41,18 +42,29 @@ export class SessionRecorder {
     return this.events.filter((e) => e.name === name).map((e) => e.payload as RealtimeSessionEvents[K][0]);
   }
 
-  /** The next event named `name` (already recorded ones count when `fromIndex` says so). */
+  /**
+   * The next event named `name` after the last one `next` returned (events recorded before the
+   * call count: a burst of events often lands in one socket read).
+   */
   next<K extends Name>(
     name: K,
     where: (payload: RealtimeSessionEvents[K][0]) => boolean = () => true,
-    fromIndex = this.events.length,
   ): Promise<RealtimeSessionEvents[K][0]> {
     const match = (e: Recorded): boolean =>
       e.name === name && where(e.payload as RealtimeSessionEvents[K][0]);
-    const already = this.events.slice(fromIndex).find(match);
-    if (already) return Promise.resolve(already.payload as RealtimeSessionEvents[K][0]);
+    const index = this.events.findIndex((e, i) => i >= this.#cursor && match(e));
+    if (index >= 0) {
+      this.#cursor = index + 1;
+      return Promise.resolve(this.events[index]!.payload as RealtimeSessionEvents[K][0]);
+    }
     return new Promise((resolve) => {
-      this.#waiters.push({ match, resolve: (e) => resolve(e.payload as RealtimeSessionEvents[K][0]) });
+      this.#waiters.push({
+        match,
+        resolve: (e) => {
+          this.#cursor = this.events.indexOf(e) + 1;
+          resolve(e.payload as RealtimeSessionEvents[K][0]);
+        },
+      });
     });
   }
 

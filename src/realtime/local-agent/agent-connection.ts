@@ -260,13 +260,13 @@ export class AgentConnection {
       const rate = this.#vad.sampleRate;
       if (vadEvent.kind === 'speech_started') {
         this.#userItemId = this.#options.nextId('item');
-        // Server VAD barge-in: the caller talking over the agent cancels its answer.
-        this.#response?.cancel();
         this.#send({
           type: 'input_audio_buffer.speech_started',
           audio_start_ms: Math.round((vadEvent.startSample * 1000) / rate),
           item_id: this.#userItemId,
         });
+        // Server VAD barge-in: the caller talking over the agent cancels its answer.
+        this.#response?.cancel();
       } else {
         this.#send({
           type: 'input_audio_buffer.speech_stopped',
