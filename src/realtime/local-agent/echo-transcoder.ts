@@ -1,5 +1,5 @@
-// Format conversion for the local agent only (a test double): G.711 by the classic Sun g711.c
-// segment method (ITU-T G.711 tables 1a/2a) and linear-interpolation resampling. The call path
+// Format conversion for the local agent only (a test double): G.711 by the segment method of
+// Sun's g711.c / ITU-T G.191 (G.711 tables 1a/2a) and linear-interpolation resampling. The call path
 // converts in the native core instead; nothing outside local-agent/ may import this.
 import { sampleRateOf, sameFormat, type RealtimeAudioFormat } from '../audio-format.js';
 
@@ -29,13 +29,9 @@ function segmentOf(value: number, ends: readonly number[]): number {
 }
 
 export function linearToUlaw(sample: number): number {
-  let v = sample >> 2;
-  let mask = 0xff;
-  if (v < 0) {
-    v = -v;
-    mask = 0x7f;
-  }
-  v = Math.min(v, 8159) + 0x21;
+  // Negative input by one's complement, as the ITU-T G.191 reference does (-1 → 0x7f).
+  const mask = sample < 0 ? 0x7f : 0xff;
+  const v = Math.min((sample < 0 ? ~sample : sample) >> 2, 8159) + 0x21;
   const seg = segmentOf(v, ulawSegEnds);
   if (seg >= 8) return 0x7f ^ mask;
   return ((seg << 4) | ((v >> (seg + 1)) & 0x0f)) ^ mask;
