@@ -39,7 +39,7 @@ export class RegistrationClient {
   readonly #onChange: (state: RegistrationState) => void;
   readonly #registrar: URI;
   readonly #aor: URI;
-  readonly #contact: string;
+  readonly #transport: SipTransportName;
   #request: Core.OutgoingRequestMessage | undefined;
   #state: RegistrationState;
   #timer: NodeJS.Timeout | undefined;
@@ -67,11 +67,7 @@ export class RegistrationClient {
     this.#registrar = registrar;
     this.#aor = aor;
     this.#requestedExpiresSec = account.expiresSec;
-    const transport: SipTransportName =
-      String(registrar.getParam('transport') ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
-    const port = host.contactPort(transport) ?? host.contactPort(transport === 'tcp' ? 'udp' : 'tcp');
-    // The AOR user in our Contact, so a call routed to the binding arrives with it as R-URI user.
-    this.#contact = `<sip:${aor.user}@${host.advertisedAddress}:${port}${transport === 'tcp' ? ';transport=tcp' : ''}>`;
+    this.#transport = String(registrar.getParam('transport') ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
     this.#state = { aor: account.aor, registrar: account.registrar, status: 'unregistered' };
   }
 
@@ -107,6 +103,13 @@ export class RegistrationClient {
     this.#set('unregistered', {});
   }
 
+  /** The AOR user in our Contact, so a call routed to the binding arrives with it as R-URI user. */
+  #contact(): string {
+    const t = this.#transport;
+    const port = this.#host.contactPort(t) ?? this.#host.contactPort(t === 'tcp' ? 'udp' : 'tcp');
+    return `<sip:${this.#aor.user}@${this.#host.advertisedAddress}:${port}${t === 'tcp' ? ';transport=tcp' : ''}>`;
+  }
+
   #send(expiresSec: number, done?: () => void): void {
     if (this.#inFlight && done === undefined) return; // §10.2: one REGISTER at a time
     this.#request ??= this.#host.core.makeOutgoingRequestMessage(
@@ -121,7 +124,7 @@ export class RegistrationClient {
     const request = this.#request;
     request.cseq++;
     request.setHeader('cseq', `${request.cseq} REGISTER`);
-    request.extraHeaders = [`Contact: ${this.#contact};expires=${expiresSec}`, `Expires: ${expiresSec}`];
+    request.extraHeaders = [`Contact: ${this.#contact()};expires=${expiresSec}`, `Expires: ${expiresSec}`];
     if (expiresSec > 0) this.#set('registering', {});
     this.#inFlight = true;
     const finish = (): void => {

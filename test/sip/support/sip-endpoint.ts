@@ -15,6 +15,7 @@ export async function startEndpoint(
   t: Tap,
   port: number,
   extra: Partial<EmbeddedBackendOptions> = {},
+  beforeStart?: (backend: EmbeddedBackend) => void,
 ): Promise<EmbeddedBackend> {
   const backend = new EmbeddedBackend({
     listen: [
@@ -27,6 +28,7 @@ export async function startEndpoint(
     registrations: [],
     ...extra,
   });
+  beforeStart?.(backend);
   await backend.start();
   t.teardown(() => backend.stop());
   return backend;
