@@ -6,85 +6,18 @@ import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
 import { durationMs, formatFromSessionJson, type RealtimeAudioFormat } from './audio-format.js';
 import type { ClientEvent } from './client-events.js';
-import {
-  classifyServerError,
-  localError,
-  RealtimeConnectError,
-  type RealtimeError,
-} from './error-classification.js';
+import { classifyServerError, localError, RealtimeConnectError } from './error-classification.js';
 import { openRealtimeSocket, rawText } from './realtime-handshake.js';
 import { parseServerMessage, type ServerEvent } from './server-events.js';
-import { sessionConfigToJson, type RealtimeSessionConfig, type SessionJson } from './session-config.js';
+import { sessionConfigToJson, type SessionJson } from './session-config.js';
+import type {
+  ConnectRealtimeOptions,
+  RealtimeCloseReason,
+  RealtimeSessionEvents,
+  RealtimeSessionStats,
+} from './realtime-session-types.js';
 
-export interface ConnectRealtimeOptions {
-  /** `wss://api.x.ai/v1/realtime`, or the local agent's `ws://127.0.0.1:…`. */
-  readonly url: string;
-  /** XAI_API_KEY; sent only as `Authorization: Bearer`, never logged. */
-  readonly apiKey?: string;
-  /** Fixed at connect time (`?model=`); session.update cannot change it. */
-  readonly model?: string;
-  readonly session: RealtimeSessionConfig;
-  /** Upgrade + conversation.created + session.updated; default 10000. */
-  readonly handshakeTimeoutMs?: number;
-  /** Reconnect once with the same session config when the socket drops; default true. */
-  readonly reconnect?: boolean;
-  /** Pause before that one reconnect; default 250. */
-  readonly reconnectDelayMs?: number;
-  /** Caller audio kept while (re)connecting, newest wins; default 1000. */
-  readonly maxPendingAudioMs?: number;
-  /** See HandshakeOptions.greetingGraceMs; default 2000. */
-  readonly greetingGraceMs?: number;
-  /** Call-scoped logger (e.g. `logger.child({ callId })`). */
-  readonly log?: Logger;
-}
-
-export interface RealtimeAudioEvent {
-  /** Raw bytes in the session's output format. */
-  readonly chunk: Buffer;
-  readonly itemId: string;
-  readonly responseId: string;
-}
-
-export interface RealtimeTranscriptEvent {
-  readonly role: 'user' | 'agent';
-  /** A delta when `final` is false; the whole utterance when true. */
-  readonly text: string;
-  readonly final: boolean;
-  readonly itemId: string;
-}
-
-export interface RealtimeFunctionCall {
-  readonly callId: string;
-  readonly name: string;
-  /** JSON text as the model produced it; parse and validate before use. */
-  readonly arguments: string;
-}
-
-export type RealtimeCloseReason = 'client' | 'connection_lost' | 'reconnect_failed' | 'fatal_error';
-
-export interface RealtimeSessionEvents {
-  audio: [RealtimeAudioEvent];
-  speech_started: [{ audioStartMs: number; itemId: string }];
-  speech_stopped: [{ audioEndMs: number; itemId: string }];
-  response_started: [{ responseId: string }];
-  response_done: [{ responseId: string; status: string }];
-  transcript: [RealtimeTranscriptEvent];
-  function_call: [RealtimeFunctionCall];
-  error: [RealtimeError];
-  reconnected: [];
-  closed: [{ reason: RealtimeCloseReason; code?: number; message?: string }];
-}
-
-export interface RealtimeSessionStats {
-  eventsIn: number;
-  unknownEvents: number;
-  malformedEvents: number;
-  audioBytesIn: number;
-  audioBytesOut: number;
-  droppedAudioBytes: number;
-  duplicateFunctionCalls: number;
-  reconnects: number;
-}
+export type * from './realtime-session-types.js';
 
 type State = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 const maxRememberedCallIds = 256;
