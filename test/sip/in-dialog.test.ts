@@ -42,7 +42,7 @@ t.test('late offer, hold re-INVITE, INFO, refused re-INVITE, BYE', async (t) => 
     PORT,
   );
   await until(() => dialog !== null);
-  t.equal(dialog?.remoteSdp, answerSdp, 'ACK answer exposed as dialog.remoteSdp');
+  t.equal((dialog as Dialog | null)?.remoteSdp, answerSdp, 'ACK answer exposed as dialog.remoteSdp');
 
   const hold = offer('g711', 6100).replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:0 PCMU/8000\r\na=sendonly');
   peer.send(
