@@ -10,7 +10,7 @@ export type RtpDropReason =
   | 'bad-version'
   | 'rtcp-on-rtp-port'
   | 'unknown-payload-type'
-  | 'empty-payload'
+  | 'bad-payload'
   | 'wrong-source'
   | 'bad-rtcp'
   | 'rtcp-wrong-source';
@@ -21,7 +21,7 @@ export const rtpDropReasons: readonly RtpDropReason[] = [
   'bad-version',
   'rtcp-on-rtp-port',
   'unknown-payload-type',
-  'empty-payload',
+  'bad-payload',
   'wrong-source',
   'bad-rtcp',
   'rtcp-wrong-source',
@@ -69,7 +69,7 @@ export function parseRtpDatagram(
     return 'truncated';
   }
   const view = packet.getPayload();
-  if (view.byteLength === 0) return 'empty-payload';
+  if (view.byteLength === 0) return 'bad-payload';
   return {
     seq: packet.getSequenceNumber(),
     ts: packet.getTimestamp(),

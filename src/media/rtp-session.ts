@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { logger as rootLogger, LogOnce, type Logger } from '../observability/logger.js';
 import {
   DtmfReceiver,
+  telephoneEventPayloadBytes,
   dtmfEventPackets,
   type DtmfDigitEvent,
   type DtmfOutPacket,
@@ -341,6 +342,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const arrivalMs = performance.now();
     const parsed = parseRtpDatagram(datagram, arrivalMs, this.#accepted, this.#maxDatagramBytes);
     if (typeof parsed === 'string') return this.#drop(parsed, from, datagram.length);
+    const isEvent = parsed.payloadType === this.#telephoneEventPt;
+    if (isEvent && parsed.payload.length < telephoneEventPayloadBytes) {
+      return this.#drop('bad-payload', from, datagram.length);
+    }
     const decision = this.#latch.accept(from, arrivalMs);
     if (decision === 'wrong-source') return this.#drop('wrong-source', from, datagram.length);
     this.#stats.packetsIn++;
@@ -350,7 +355,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.#log.info({ remote: `${from.address}:${from.port}`, decision }, 'RTP source latched');
       this.emit('latched', { address: from.address, port: from.port }, decision === 'relatched');
     }
-    const isEvent = parsed.payloadType === this.#telephoneEventPt;
     if (this.#reception === undefined || this.#reception.ssrc !== parsed.ssrc) {
       if (this.#reception !== undefined) this.#stats.ssrcChanges++;
       this.#reception = new ReceptionStats(parsed.ssrc, parsed.seq, this.#clockRate);
@@ -358,12 +362,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#reception.onRtp(parsed.seq, parsed.ts, arrivalMs, !isEvent);
     if (isEvent) {
       this.emit('telephone-event', parsed);
-      let digit: DtmfDigitEvent | undefined;
-      try {
-        digit = this.#dtmfReceiver.receive(parsed);
-      } catch {
-        return this.#drop('empty-payload', from, datagram.length); // shorter than 4 bytes
-      }
+      const digit = this.#dtmfReceiver.receive(parsed); // payload length checked above
       if (digit !== undefined) {
         this.#stats.dtmfIn++;
         this.emit('dtmf', digit);
