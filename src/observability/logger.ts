@@ -6,7 +6,10 @@ export type { Logger };
 
 export const logger: Logger = pino({
   name: 'grok-sip',
-  level: process.env.GROK_SIP_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
+  // Silent under tests (tap sets TAP=1 in each test process) unless GROK_SIP_LOG_LEVEL asks otherwise.
+  level:
+    process.env.GROK_SIP_LOG_LEVEL ??
+    (process.env.NODE_ENV === 'test' || process.env.TAP === '1' ? 'silent' : 'info'),
   // Secrets never reach a log line, whatever a caller passes in.
   redact: {
     paths: ['apiKey', '*.apiKey', 'password', '*.password', 'headers.authorization', '*.authorization'],
