@@ -2,16 +2,13 @@
 // the edge and handed up as packets, outbound frames paced by the media clock, symmetric-RTP
 // latching, RTCP SR/RR every ~5 s and the RTP inactivity timeout.
 import { EventEmitter } from 'node:events';
-import { randomInt } from 'node:crypto';
 import type { RemoteInfo } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { logger as rootLogger, LogOnce, type Logger } from '../observability/logger.js';
 import {
   DtmfReceiver,
   telephoneEventPayloadBytes,
-  dtmfEventPackets,
   type DtmfDigitEvent,
-  type DtmfOutPacket,
   type DtmfSendOptions,
 } from './dtmf-event.js';
 import type { PortPair } from './port-pool.js';
@@ -32,6 +29,7 @@ import {
   type RtpDropReason,
 } from './rtp-datagram.js';
 import { RtpLatch, type UdpAddress } from './rtp-latch.js';
+import { RtpOutboundStream } from './rtp-outbound-stream.js';
 
 export type { InboundRtpPacket, RtpDropReason } from './rtp-datagram.js';
 export type { UdpAddress } from './rtp-latch.js';
@@ -104,24 +102,17 @@ export interface RtpSessionStats {
   dtmfOut: number;
 }
 
-interface PendingDtmf {
-  packets: DtmfOutPacket[];
-  gapTicks: number;
-  resolve: () => void;
-}
-
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly localAddress: string;
   readonly localPort: number;
   readonly localRtcpPort: number;
   /** Our SSRC (random, RFC 3550 §8.1). */
-  readonly ssrc = randomInt(0x100000000 - 1) >>> 0;
+  readonly ssrc: number;
+  readonly #out: RtpOutboundStream;
   readonly #pair: PortPair;
   readonly #payloadType: number;
   readonly #telephoneEventPt: number | undefined;
   readonly #accepted: ReadonlySet<number>;
-  readonly #samplesPerFrame: number;
-  readonly #ptimeMs: number;
   readonly #clockRate: number;
   readonly #maxDatagramBytes: number;
   readonly #rtcpIntervalMs: number;
@@ -131,16 +122,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #latch: RtpLatch;
   #signalledRtcpPort: number | undefined;
   #rtcpRemote: UdpAddress | undefined;
-  // Outbound: random initial sequence number and timestamp (RFC 3550 §5.1).
-  #seq = randomInt(0x10000);
-  readonly #tsBase = randomInt(0x100000000 - 1) >>> 0;
-  #firstFrameMs: number | undefined;
-  #lastClockTs: number | undefined;
-  #talkspurt = false; // true while frames flow without a gap; the first one after a gap gets M
   readonly #sender: SenderStats;
   #sentSinceReport = false;
-  readonly #dtmfQueue: PendingDtmf[] = [];
-  #dtmfTs: number | undefined;
   // Inbound
   #reception: ReceptionStats | undefined;
   readonly #dtmfReceiver = new DtmfReceiver();
@@ -160,7 +143,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     sendErrors: 0,
     ssrcChanges: 0,
     dtmfIn: 0,
-    dtmfOut: 0,
   };
   readonly #dropped = Object.fromEntries(rtpDropReasons.map((r) => [r, 0])) as Record<RtpDropReason, number>;
   #outbound: RemoteReceptionReport | undefined;
@@ -183,8 +165,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       ),
     );
     this.#clockRate = options.clockRate ?? 8000;
-    this.#ptimeMs = options.ptimeMs ?? 20;
-    this.#samplesPerFrame = (this.#clockRate * this.#ptimeMs) / 1000;
+    this.#out = new RtpOutboundStream({
+      payloadType: options.payloadType,
+      telephoneEventPayloadType: options.telephoneEventPayloadType,
+      clockRate: this.#clockRate,
+      ptimeMs: options.ptimeMs ?? 20,
+    });
+    this.ssrc = this.#out.ssrc;
     this.#maxDatagramBytes = options.maxDatagramBytes ?? 1500;
     this.#rtcpIntervalMs = options.rtcpIntervalMs ?? 5000;
     this.#rtpTimeoutMs = options.rtpTimeoutMs ?? 0;
@@ -229,92 +216,30 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /**
    * Called on every media clock tick with the frame to send, or null when there is nothing to
-   * play (silence: nothing is sent, the timestamp still advances with the clock, and the next
-   * frame carries the marker bit, RFC 3551 §4.1). A queued DTMF event takes the tick's slot.
-   * `nowMs` is the tick's time on the performance.now() timeline.
+   * play (see RtpOutboundStream.next: the timestamp keeps following the clock, the first frame
+   * after a gap carries the marker). `nowMs` is the tick's time on the performance.now() timeline.
    */
   sendFrame(payload: Buffer | null, nowMs: number): void {
     if (this.#closed !== undefined) return;
-    this.#firstFrameMs ??= nowMs;
-    // The timestamp follows the media clock, not the count of packets sent, so a pause in the
-    // agent's audio advances it by the pause (RFC 3550 §5.1: sampling instant).
-    const frames = Math.round((nowMs - this.#firstFrameMs) / this.#ptimeMs);
-    let ts = (this.#tsBase + frames * this.#samplesPerFrame) >>> 0;
-    if (this.#lastClockTs !== undefined && ((ts - this.#lastClockTs) | 0) <= 0) {
-      ts = (this.#lastClockTs + this.#samplesPerFrame) >>> 0; // called twice in one tick
-    }
-    if (this.#sendDtmfTick(ts, nowMs)) return;
-    if (payload === null) {
-      this.#talkspurt = false;
-      return;
-    }
-    this.#send(this.#payloadType, ts, ts, !this.#talkspurt, payload, nowMs);
-    this.#talkspurt = true;
+    const packet = this.#out.next(payload, nowMs);
+    if (packet === undefined) return;
+    const to = this.#latch.destination;
+    if (to === undefined) return;
+    const bytes = serializeRtp(packet);
+    this.#stats.packetsOut++;
+    this.#stats.bytesOut += bytes.length;
+    this.#sender.onSent(packet.clockTs, packet.payload.length, nowMs);
+    this.#sentSinceReport = true;
+    this.#pair.rtpSocket.send(bytes, to.port, to.address, this.#onSendDone);
   }
 
   /**
-   * Queues RFC 4733 events for `digits` (one event per digit, sent one packet per tick, with
-   * `gapMs` of normal audio between digits). Resolves when the last end packet is sent; rejects
-   * if no telephone-event payload type was negotiated or a character is not a DTMF digit.
+   * Sends `digits` as RFC 4733 events in place of audio on the next ticks (one event per digit,
+   * `gapMs` of audio between). Resolves when the last end packet is sent; rejects if no
+   * telephone-event was negotiated or a character is not a DTMF digit.
    */
   sendDtmf(digits: string, options: DtmfSendOptions & { gapMs?: number } = {}): Promise<void> {
-    if (this.#telephoneEventPt === undefined) {
-      return Promise.reject(new Error('telephone-event was not negotiated for this call'));
-    }
-    let perDigit: DtmfOutPacket[][];
-    try {
-      perDigit = [...digits].map((d) => dtmfEventPackets(d, { ptimeMs: this.#ptimeMs, ...options }));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-    const gapTicks = Math.max(1, Math.round((options.gapMs ?? 60) / this.#ptimeMs));
-    const done = perDigit.map(
-      (packets) => new Promise<void>((resolve) => this.#dtmfQueue.push({ packets, gapTicks, resolve })),
-    );
-    return Promise.all(done).then(() => undefined);
-  }
-
-  #sendDtmfTick(ts: number, nowMs: number): boolean {
-    const current = this.#dtmfQueue[0];
-    if (current === undefined) return false;
-    const packet = current.packets.shift();
-    if (packet !== undefined) {
-      // Every packet of an event carries the event's start timestamp (RFC 4733 §2.5.1.1).
-      this.#dtmfTs ??= ts;
-      this.#send(this.#telephoneEventPt!, this.#dtmfTs, ts, packet.marker, packet.payload, nowMs);
-      if (current.packets.length === 0) {
-        this.#stats.dtmfOut++;
-        this.#dtmfTs = undefined;
-        this.#talkspurt = false; // audio after an event starts a new talkspurt
-      }
-      return true;
-    }
-    if (--current.gapTicks <= 0) {
-      this.#dtmfQueue.shift();
-      current.resolve();
-    }
-    return false;
-  }
-
-  /** `clockTs` is the media clock's timestamp for this tick (differs from `ts` in DTMF events). */
-  #send(
-    payloadType: number,
-    ts: number,
-    clockTs: number,
-    marker: boolean,
-    payload: Buffer,
-    nowMs: number,
-  ): void {
-    const to = this.#latch.destination;
-    if (to === undefined) return;
-    this.#seq = (this.#seq + 1) & 0xffff;
-    const bytes = serializeRtp({ payloadType, seq: this.#seq, ts, ssrc: this.ssrc, marker, payload });
-    this.#lastClockTs = clockTs;
-    this.#stats.packetsOut++;
-    this.#stats.bytesOut += bytes.length;
-    this.#sender.onSent(clockTs, payload.length, nowMs);
-    this.#sentSinceReport = true;
-    this.#pair.rtpSocket.send(bytes, to.port, to.address, this.#onSendDone);
+    return this.#out.queueDtmf(digits, options);
   }
 
   readonly #onSendDone = (err: Error | null): void => {
@@ -470,6 +395,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const r = this.#reception;
     return {
       ...this.#stats,
+      dtmfOut: this.#out.dtmfSent,
       dropped: { ...this.#dropped },
       remote: this.#latch.destination,
       latched: this.#latch.latched !== undefined,
@@ -500,7 +426,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (this.#rtcpTimer !== undefined) clearTimeout(this.#rtcpTimer);
     this.#timeoutTimer = undefined;
     this.#rtcpTimer = undefined;
-    for (const pending of this.#dtmfQueue.splice(0)) pending.resolve();
+    this.#out.cancelDtmf();
     this.#pair.rtpSocket.off('message', this.#onRtpDatagram);
     this.#pair.rtcpSocket.off('message', this.#onRtcpDatagram);
     // Give the BYE's send a turn of the loop before the socket closes.
