@@ -1,13 +1,15 @@
 // Kamailio as a test fixture: sip-config/kamailio/registrar.cfg copied with the test's port, run in
-// the foreground (-DD -E), stopped with SIGTERM to its main process (pid file) in teardown.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+// the foreground (-DD -E) in its own process group, so teardown stops the main process and its
+// forked children together (SIGTERM, then SIGKILL).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runPeer } from './run-peer.js';
 import type { Tap } from './sip-endpoint.js';
 
 const CFG = fileURLToPath(new URL('../../../sip-config/kamailio/registrar.cfg', import.meta.url));
+const STOP_WAIT_MS = 3000;
 
 export interface Kamailio {
   log(): string;
@@ -17,26 +19,27 @@ export async function startKamailio(t: Tap, port: number): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'grok-sip-kam-'));
   const cfg = join(dir, 'registrar.cfg');
   writeFileSync(cfg, readFileSync(CFG, 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${port}`));
-  const pidFile = join(dir, 'kam.pid');
-  const { child } = runPeer(
-    t,
+  const child = spawn(
     'kamailio',
-    ['-f', cfg, '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', pidFile],
-    {
-      timeoutMs: 110_000,
-    },
+    ['-f', cfg, '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', join(dir, 'kam.pid')],
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  t.teardown(() => {
-    if (existsSync(pidFile)) {
-      try {
-        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
-      } catch {
-        // already gone
-      }
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const killGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // group already gone
     }
+  };
+  t.teardown(async () => {
+    killGroup('SIGTERM');
+    const timer = setTimeout(() => killGroup('SIGKILL'), STOP_WAIT_MS);
+    await closed;
+    clearTimeout(timer);
     rmSync(dir, { recursive: true, force: true });
   });
   const start = Date.now();
