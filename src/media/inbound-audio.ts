@@ -3,7 +3,7 @@
 // concealment of lost packets and any transcoding all run in the native core
 // (native/inbound_audio.cc); this wrapper only types the boundary.
 import { native } from './native-addon.js';
-import type { RawInboundAudio, RawPushStatus } from './bindings/inbound-binding.js';
+import type { RawInboundAudio, RawInboundStats, RawPushStatus } from './bindings/inbound-binding.js';
 import { apiFormatName, assertApiAudioFormat } from './audio-format.js';
 import type { ApiAudioFormat, CallCodec } from './audio-format.js';
 import { logger, LogOnce } from '../observability/logger.js';
@@ -22,30 +22,8 @@ export interface JitterDelayOptions {
   maxDelayMs: number;
 }
 
-export interface InboundAudioStats {
-  /** Packets stored in time. */
-  received: number;
-  /** Packets that arrived after their playout time. */
-  late: number;
-  /** Sequence numbers never received (RFC 3550 A.3, summed over SSRC epochs). */
-  lost: number;
-  duplicates: number;
-  /** 20 ms frames that contained concealment of missing audio. */
-  concealed: number;
-  resyncs: number;
-  /** 10 ms concealed subframes inserted to grow the delay or to wait for a reordered packet. */
-  inserted: number;
-  /** 10 ms of real audio dropped (spliced) to shrink the delay after 0.5 s of excess. */
-  dropped: number;
-  /** 10 ms gaps (lost audio) closed instead of concealed, shrinking the delay for free. */
-  skipped: number;
-  currentDelayMs: number;
-  targetDelayMs: number;
-  /** RFC 3550 6.4.1 interarrival jitter. */
-  jitterMs: number;
-  /** Mean time from packet arrival to its playout. */
-  meanAddedDelayMs: number;
-}
+/** The stats as the native core reports them (documented in the binding). */
+export type InboundAudioStats = RawInboundStats;
 
 const defaultDelay: JitterDelayOptions = { minDelayMs: 20, maxDelayMs: 300 };
 

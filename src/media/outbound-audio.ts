@@ -2,24 +2,12 @@
 // pass-through, A-law <-> mu-law, or resample to 8 kHz + G.711 encode) into a bounded queue that
 // the RTP sender pulls 20 ms at a time. Barge-in clears it; end of a response flushes it.
 import { native } from './native-addon.js';
-import type { RawOutboundAudio } from './bindings/codec-binding.js';
+import type { RawOutboundAudio, RawOutboundStats } from './bindings/codec-binding.js';
 import { apiFormatName, assertApiAudioFormat, assertCallCodec } from './audio-format.js';
 import type { ApiAudioFormat, CallCodec } from './audio-format.js';
 
-export interface OutboundAudioStats {
-  /** Agent audio (after conversion) that entered the queue. */
-  pushedMs: number;
-  /** Silence flush() added to complete the last frame of a response. */
-  paddedMs: number;
-  /** Audio handed to the RTP sender (20 ms per pull). */
-  playedMs: number;
-  /** Audio discarded by clear() (barge-in). */
-  droppedMs: number;
-  /** Oldest audio discarded to stay within maxQueueMs. */
-  overflowDroppedMs: number;
-  /** Times the queue ran dry in the middle of a response. */
-  underruns: number;
-}
+/** The stats as the native core reports them (documented in the binding). */
+export type OutboundAudioStats = RawOutboundStats;
 
 export interface OutboundAudioOptions {
   /** Queue bound; beyond it the oldest audio is dropped and counted. 20-600000, default 10000. */

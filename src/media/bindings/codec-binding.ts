@@ -11,11 +11,17 @@ export interface RawResampler {
 }
 
 export interface RawOutboundStats {
+  /** Agent audio (after conversion) that entered the queue. */
   pushedMs: number;
+  /** Silence flush() added to complete the last frame of a response. */
   paddedMs: number;
+  /** Audio handed to the RTP sender (20 ms per pull). */
   playedMs: number;
+  /** Audio discarded by clear() (barge-in). */
   droppedMs: number;
+  /** Oldest audio discarded to stay within maxQueueMs. */
   overflowDroppedMs: number;
+  /** Times the queue ran dry in the middle of a response. */
   underruns: number;
 }
 

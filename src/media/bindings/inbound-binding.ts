@@ -4,18 +4,27 @@
 export type RawPushStatus = 'accepted' | 'duplicate' | 'late' | 'resync' | 'invalid';
 
 export interface RawInboundStats {
+  /** Packets stored in time. */
   received: number;
+  /** Packets that arrived after their playout time. */
   late: number;
+  /** Sequence numbers never received (RFC 3550 A.3, summed over SSRC epochs). */
   lost: number;
   duplicates: number;
+  /** 20 ms frames that contained concealment of missing audio. */
   concealed: number;
   resyncs: number;
+  /** 10 ms concealed subframes inserted to grow the delay or to wait for a reordered packet. */
   inserted: number;
+  /** 10 ms of real audio dropped (spliced) to shrink the delay after 0.5 s of excess. */
   dropped: number;
+  /** 10 ms gaps (lost audio) closed instead of concealed, shrinking the delay for free. */
   skipped: number;
   currentDelayMs: number;
   targetDelayMs: number;
+  /** RFC 3550 6.4.1 interarrival jitter. */
   jitterMs: number;
+  /** Mean time from packet arrival to its playout. */
   meanAddedDelayMs: number;
 }
 
