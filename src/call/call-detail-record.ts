@@ -1,0 +1,84 @@
+// One record per call (CDR): what happened, how long it took, how the media fared. Written by
+// CallSession when the call is over; read by the metrics, the CDR log line and the webhooks.
+
+/** Why a call ended; lands in the log, the CDR and the `calls_total{result}` metric. */
+export type CallEndReason =
+  /** Refused before answer: policy, routing (404), no common codec (488), capacity (503). */
+  | 'rejected'
+  /** The caller sent CANCEL before we answered. */
+  | 'cancelled'
+  /** 200 OK sent but no ACK came (Timer H). */
+  | 'no-ack'
+  | 'remote-bye'
+  /** The agent's end_call tool. */
+  | 'agent-hangup'
+  /** The agent's transfer tool (REFER accepted). */
+  | 'transfer'
+  /** No RTP (nor RTCP) for media.rtpTimeoutSec. */
+  | 'rtp-timeout'
+  /** The realtime session could not be opened, or was lost and the one reconnect failed. */
+  | 'agent-failed'
+  /** Drained or forced down by SIGTERM/SIGINT. */
+  | 'shutdown'
+  | 'transport-error'
+  /** A bug on our side, caught at the call boundary. */
+  | 'internal-error';
+
+export interface CallMediaSummary {
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Packets the jitter buffer never received (sequence gaps). */
+  readonly lost: number;
+  /** Arrived after their playout time. */
+  readonly late: number;
+  /** Interarrival jitter, RFC 3550 §6.4.1, in ms (last value). */
+  readonly jitterMs: number;
+  /** 20 ms frames filled by packet-loss concealment. */
+  readonly concealedFrames: number;
+  /** Outbound ticks with the call answered, agent talking, and nothing queued. */
+  readonly playoutUnderruns: number;
+}
+
+export interface CallDetailRecord {
+  readonly callId: string;
+  readonly backend: 'embedded' | 'drachtio';
+  readonly from: string;
+  readonly to: string;
+  readonly dialledUser: string;
+  readonly sourceAddress: string;
+  /** Agent profile name; undefined when the call was refused before routing. */
+  readonly agent?: string;
+  readonly codec?: 'PCMU' | 'PCMA';
+  /** Realtime API audio format: pcmu, pcma, pcm16, pcm24. */
+  readonly apiFormat?: string;
+  /** Final SIP status we sent to the INVITE (200, 404, 486, 487, 488, 503 …). */
+  readonly sipStatus: number;
+  readonly endReason: CallEndReason;
+  /** ISO-8601 wall clock. */
+  readonly startedAt: string;
+  readonly answeredAt?: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  /** INVITE received → 200 OK sent. */
+  readonly setupMs?: number;
+  /** 200 OK sent → first agent audio packet on RTP. */
+  readonly firstAgentAudioMs?: number;
+  readonly media?: CallMediaSummary;
+  readonly bargeIns: number;
+  readonly turns: number;
+  readonly dtmfDigits: number;
+  readonly realtimeErrors: number;
+  readonly realtimeReconnects: number;
+  /** Transfer target when endReason is 'transfer'. */
+  readonly transferTarget?: string;
+}
+
+/** Live per-call observations besides the final record (for histograms that need each sample). */
+export interface CallObserver {
+  /** Caller stopped speaking (speech_stopped) → first agent audio sent on RTP, ms. */
+  turnLatency(ms: number): void;
+  bargeIn(): void;
+  realtimeError(kind: 'benign' | 'fatal'): void;
+  /** Called exactly once per call, refused calls included. */
+  ended(record: CallDetailRecord): void;
+}
