@@ -143,7 +143,11 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     });
   }
 
-  sendFunctionResult(callId: string, output: string): void {
+  /**
+   * Returns a function's result to the model. `respond: false` skips the follow-up
+   * response.create: after end_call or a transfer the model must not start another turn.
+   */
+  sendFunctionResult(callId: string, output: string, opts: { respond?: boolean } = {}): void {
     if (typeof callId !== 'string' || callId === '')
       throw new TypeError('sendFunctionResult needs a call id');
     if (typeof output !== 'string') throw new TypeError('function output must be a string (JSON text)');
@@ -151,7 +155,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       type: 'conversation.item.create',
       item: { type: 'function_call_output', call_id: callId, output },
     });
-    this.#send({ type: 'response.create' });
+    if (opts.respond !== false) this.#send({ type: 'response.create' });
   }
 
   /** A user turn as text (e.g. "caller pressed 5"), answered at once. */

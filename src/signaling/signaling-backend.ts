@@ -17,6 +17,8 @@ export interface SignalingBackend {
   start(): Promise<void>;
   /** Un-REGISTERs every account, ends calls still up with BYE, closes the sockets. */
   stop(): Promise<void>;
+  /** Un-REGISTERs every account but keeps listening: the first step of a drain (live calls go on). */
+  unregister(): Promise<void>;
   /** One handler; a second call replaces the first. Calls arrive after the policy and maxCalls checks. */
   onIncomingCall(handler: (call: IncomingCall) => void): void;
   registrations(): readonly RegistrationState[];

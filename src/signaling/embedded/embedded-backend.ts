@@ -145,6 +145,10 @@ export class EmbeddedBackend implements SignalingBackend {
     await this.#transport.disconnect();
   }
 
+  async unregister(): Promise<void> {
+    await withTimeout(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
+  }
+
   onIncomingCall(handler: (call: IncomingCall) => void): void {
     this.#handler = handler;
   }

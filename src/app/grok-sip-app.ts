@@ -1,0 +1,151 @@
+// The composition root: one validated config in, a running endpoint out. Builds the agent
+// endpoint (Grok with XAI_API_KEY, else the local agent in this process), routing, the RTP port
+// pool, the inbound policy and the signaling backend, and hands every incoming call to its own
+// CallSession. Shutdown drains as DESIGN.md says: 503 to new calls, un-REGISTER, live calls
+// finish up to the drain timeout, then BYE.
+import { EventEmitter } from 'node:events';
+import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
+import type { CallServices, RealtimeEndpoint } from '../call/call-services.js';
+import { CallSession } from '../call/call-session.js';
+import { AgentRouter } from '../call/routing.js';
+import type { GrokSipConfig } from '../config/load-config.js';
+import { mediaClock, type MediaClock } from '../media/media-clock.js';
+import { PortPool } from '../media/port-pool.js';
+import { logger, type Logger } from '../observability/logger.js';
+import { startLocalAgent, type LocalAgent, type LocalAgentOptions } from '../realtime/index.js';
+import { InboundPolicy } from '../signaling/inbound-policy.js';
+import type { IncomingCall, SignalingBackend } from '../signaling/signaling-backend.js';
+import { createSignalingBackend } from './signaling-backend-factory.js';
+
+export interface GrokSipAppOptions {
+  readonly log?: Logger;
+  /** The local agent's behaviour when no API key is set (tests use scripted mode). */
+  readonly localAgent?: LocalAgentOptions;
+  /** Told about every call; the metrics plug in here. */
+  readonly observer?: CallObserver;
+  readonly clock?: MediaClock;
+  /** end_call's wait for the farewell (default 5000 ms). */
+  readonly hangupTimeoutMs?: number;
+}
+
+export interface GrokSipApp {
+  readonly config: GrokSipConfig;
+  readonly backend: SignalingBackend;
+  /** The in-process local agent, when no XAI_API_KEY was given. */
+  readonly localAgent: LocalAgent | undefined;
+  /** Where calls' agents connect (the local agent's ws://127.0.0.1:… or Grok's wss URL). */
+  readonly realtimeUrl: string;
+  readonly events: EventEmitter<{ 'call-ended': [CallDetailRecord] }>;
+  activeCalls(): number;
+  readonly draining: boolean;
+  /**
+   * SIGTERM: new calls get 503, registrations are removed, live calls may finish for
+   * `drainTimeoutMs`, then each gets a BYE; then everything closes.
+   */
+  drain(drainTimeoutMs: number): Promise<void>;
+  /** Immediate stop: BYE to every live call, close the sockets. */
+  stop(): Promise<void>;
+}
+
+export async function startGrokSip(
+  config: GrokSipConfig,
+  options: GrokSipAppOptions = {},
+): Promise<GrokSipApp> {
+  const log = options.log ?? logger;
+  let localAgent: LocalAgent | undefined;
+  let realtime: RealtimeEndpoint;
+  if (config.realtime.apiKey !== undefined && config.realtime.apiKey !== '') {
+    realtime = { url: config.realtime.url, apiKey: config.realtime.apiKey, model: config.realtime.model };
+  } else {
+    localAgent = await startLocalAgent({ host: '127.0.0.1', port: 0, mode: 'echo', ...options.localAgent });
+    realtime = { url: localAgent.url, model: config.realtime.model };
+    log.info({ url: localAgent.url }, 'no XAI_API_KEY: calls talk to the built-in local agent (echo)');
+  }
+
+  const sessions = new Set<CallSession>();
+  const events = new EventEmitter<{ 'call-ended': [CallDetailRecord] }>();
+  const observer = options.observer;
+  const services: CallServices = {
+    backendName: config.sip.backend,
+    router: new AgentRouter(config.agents),
+    portPool: new PortPool({
+      address: config.media.rtpAddress,
+      portMin: config.media.portMin,
+      portMax: config.media.portMax,
+    }),
+    clock: options.clock ?? mediaClock,
+    media: {
+      advertisedAddress: config.media.advertisedAddress ?? config.media.rtpAddress,
+      codecs: config.media.codecs,
+      ptimeMs: config.media.ptimeMs,
+      jitter: config.media.jitter,
+      rtpTimeoutSec: config.media.rtpTimeoutSec,
+      ...(config.media.recordings?.wav === true && { recordingsDir: config.media.recordings.dir }),
+      ...(config.media.transcripts !== undefined && { transcriptsDir: config.media.transcripts.dir }),
+    },
+    realtime,
+    ...(observer !== undefined && { observer }),
+    log,
+    ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+  };
+
+  const policy = new InboundPolicy(config.sip.inbound);
+  const backend = createSignalingBackend(config, (request) => policy.decide(request), log);
+  let draining = false;
+  backend.onIncomingCall((call: IncomingCall) => {
+    if (draining) {
+      call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
+      return;
+    }
+    const session = new CallSession(call, services);
+    sessions.add(session);
+    void session.done.then((record) => {
+      sessions.delete(session);
+      events.emit('call-ended', record);
+    });
+  });
+  try {
+    await backend.start();
+  } catch (err) {
+    await localAgent?.close();
+    throw err;
+  }
+
+  const closeAll = async (): Promise<void> => {
+    for (const s of sessions) s.shutdown();
+    await Promise.race([
+      Promise.all([...sessions].map((s) => s.done)),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
+    await backend.stop();
+    await localAgent?.close();
+  };
+
+  return {
+    config,
+    backend,
+    localAgent,
+    realtimeUrl: realtime.url,
+    events,
+    activeCalls: () => sessions.size,
+    get draining() {
+      return draining;
+    },
+    async drain(drainTimeoutMs: number) {
+      draining = true;
+      log.info({ activeCalls: sessions.size, drainTimeoutMs }, 'draining: new calls get 503');
+      await backend.unregister();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...sessions].map((s) => s.done)),
+        new Promise((resolve) => (timer = setTimeout(resolve, drainTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+      await closeAll();
+    },
+    async stop() {
+      draining = true;
+      await closeAll();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// What a call asks of the realtime session: the profile's voice and instructions, the audio
+// format on both sides of the socket, and the tools the model may call.
+import type { ApiAudioFormat, CallCodec } from '../media/audio-format.js';
+import type { RealtimeSessionConfig, RealtimeTool } from '../realtime/index.js';
+import { realtimeAudioFormat, type AgentProfile } from './agent-profile.js';
+
+/** The API format for a call: the call's own G.711 (zero transcode) or PCM16 at 16/24 kHz. */
+export function apiAudioFormat(profile: Pick<AgentProfile, 'audioFormat'>, codec: CallCodec): ApiAudioFormat {
+  switch (realtimeAudioFormat(profile, codec)) {
+    case 'pcmu':
+      return { encoding: 'pcmu' };
+    case 'pcma':
+      return { encoding: 'pcma' };
+    case 'pcm16':
+      return { encoding: 'pcm', sampleRate: 16000 };
+    case 'pcm24':
+      return { encoding: 'pcm', sampleRate: 24000 };
+  }
+}
+
+export function agentSessionConfig(
+  profile: AgentProfile,
+  format: ApiAudioFormat,
+  tools: readonly RealtimeTool[],
+): RealtimeSessionConfig {
+  return {
+    voice: profile.voice,
+    instructions: profile.instructions,
+    inputFormat: format,
+    outputFormat: format,
+    tools,
+  };
+}
+
+/**
+ * The response.create instructions that make the agent speak the profile's greeting first.
+ * Quoted verbatim so the model says it as written (a legally required intro, a company name).
+ */
+export function greetingInstructions(greeting: string): string {
+  return `Greet the caller now by saying exactly: "${greeting}"`;
+}

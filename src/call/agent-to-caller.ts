@@ -1,0 +1,98 @@
+// Agent → caller, top to bottom: response.output_audio.delta → playout queue (native: converts
+// once to the call codec, 20 ms frames, absorbs the agent's faster-than-real-time bursts) →
+// one frame per media clock tick → RTP. Barge-in empties the queue here, within the tick.
+import { durationMs, type ApiAudioFormat, type CallCodec } from '../media/audio-format.js';
+import { OutboundAudio, type OutboundAudioStats } from '../media/outbound-audio.js';
+import type { RealtimeAudioEvent } from '../realtime/index.js';
+import { AgentPlayback, type InterruptedItem } from './agent-playback.js';
+
+/** 2 minutes of agent speech: far more than any turn; past it the oldest audio is dropped and counted. */
+const maxQueueMs = 120_000;
+
+export interface AgentFrameSink {
+  /** The tick's RTP payload (call codec, 20 ms), or null: nothing to send this tick. */
+  sendFrame(payload: Buffer | null, nowMs: number): void;
+}
+
+export interface AgentToCallerOptions {
+  readonly apiFormat: ApiAudioFormat;
+  readonly codec: CallCodec;
+  readonly sink: AgentFrameSink;
+  /** Sees every frame that leaves (recording, first-audio and turn timing). */
+  readonly onFrameSent?: (payload: Buffer, nowMs: number) => void;
+}
+
+export class AgentToCaller {
+  readonly #queue: OutboundAudio;
+  readonly #playback = new AgentPlayback();
+  readonly #apiFormat: ApiAudioFormat;
+  readonly #sink: AgentFrameSink;
+  readonly #onFrameSent: ((payload: Buffer, nowMs: number) => void) | undefined;
+  /** Frames played instead of the agent (fallback prompt), already in the call codec. */
+  #prompt: Buffer[] = [];
+  #muted = false;
+
+  constructor(options: AgentToCallerOptions) {
+    this.#apiFormat = options.apiFormat;
+    this.#queue = new OutboundAudio(options.apiFormat, options.codec, { maxQueueMs });
+    this.#sink = options.sink;
+    this.#onFrameSent = options.onFrameSent;
+  }
+
+  onAgentAudio(event: RealtimeAudioEvent): void {
+    if (this.#prompt.length > 0) return;
+    this.#queue.push(event.chunk);
+    this.#playback.queued(event.itemId, durationMs(this.#apiFormat, event.chunk.length));
+  }
+
+  /** End of a response: its last partial frame is padded with silence so that it plays. */
+  onResponseDone(): void {
+    this.#queue.flush();
+  }
+
+  /** Called once per media clock tick. */
+  tick(nowMs: number): void {
+    const payload = this.#prompt.shift() ?? this.#nextAgentFrame();
+    if (payload === undefined || this.#muted) {
+      this.#sink.sendFrame(null, nowMs);
+      return;
+    }
+    this.#sink.sendFrame(payload, nowMs);
+    this.#onFrameSent?.(payload, nowMs);
+  }
+
+  #nextAgentFrame(): Buffer | undefined {
+    const payload = this.#queue.pull();
+    // On hold the queue still drains: the agent's words are not saved up for the resume.
+    if (payload !== undefined) this.#playback.played();
+    return payload;
+  }
+
+  /** Barge-in: drop everything queued now; the item the caller was hearing and how much of it played. */
+  bargeIn(): { droppedMs: number; interrupted: InterruptedItem | null } {
+    const droppedMs = this.#queue.clear();
+    return { droppedMs, interrupted: this.#playback.interrupt() };
+  }
+
+  /** Hold (RFC 3264 §8.4 sendonly/inactive offer from the peer): send no audio. */
+  setMuted(muted: boolean): void {
+    this.#muted = muted;
+  }
+
+  /** Replaces the agent with a fixed prompt (fallback tone); returns its duration in ms. */
+  playPrompt(frames: readonly Buffer[]): number {
+    this.#queue.clear();
+    this.#playback.interrupt();
+    this.#prompt = [...frames];
+    return frames.length * 20;
+  }
+
+  /** Agent audio (or prompt) still waiting to be sent, in ms. */
+  get pendingMs(): number {
+    return this.#queue.queuedMs + this.#prompt.length * 20;
+  }
+
+  stats(): OutboundAudioStats {
+    return this.#queue.stats();
+  }
+}

@@ -1,0 +1,329 @@
+// One call, from INVITE to CDR: route it to an agent profile, agree the codec, open the agent's
+// realtime session and the RTP ports, answer, then run the two audio paths on the media clock
+// until one side ends it. Whatever goes wrong stays inside this call: every failure becomes an
+// end reason (CallEndReason), a SIP response or a BYE, never an exception out of here.
+import { performance } from 'node:perf_hooks';
+import type { ApiAudioFormat } from '../media/audio-format.js';
+import type { PortPair } from '../media/port-pool.js';
+import { PortPoolExhaustedError } from '../media/port-pool.js';
+import type { Logger } from '../observability/logger.js';
+import { connectRealtime, type RealtimeSession } from '../realtime/index.js';
+import {
+  buildAnswer,
+  buildOffer,
+  negotiate,
+  parseAnswer,
+  parseSdp,
+  SdpError,
+  type NegotiatedMedia,
+} from '../signaling/sdp/index.js';
+import type { Dialog, DialogEndReason, IncomingCall } from '../signaling/signaling-backend.js';
+import type { AgentProfile } from './agent-profile.js';
+import { agentSessionConfig, apiAudioFormat } from './agent-session-config.js';
+import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import { ConnectedCall } from './connected-call.js';
+import { AgentTools } from './tools/agent-tools.js';
+import type { CallControl } from './tools/call-control.js';
+import type { CallServices } from './call-services.js';
+
+const dialogEndReasons: Record<DialogEndReason, CallEndReason> = {
+  'local-bye': 'internal-error',
+  'remote-bye': 'remote-bye',
+  'no-ack': 'no-ack',
+  shutdown: 'shutdown',
+  'transport-error': 'transport-error',
+};
+
+type Refusal = { status: number; reason: string; endReason: CallEndReason };
+
+export class CallSession {
+  readonly callId: string;
+  /** Resolves with the call's record when it is over (refused calls included); never rejects. */
+  readonly done: Promise<CallDetailRecord>;
+  readonly #call: IncomingCall;
+  readonly #services: CallServices;
+  readonly #log: Logger;
+  readonly #startedAt = new Date();
+  readonly #startedAtMs = performance.now();
+  #resolveDone!: (record: CallDetailRecord) => void;
+  #cancelled = false;
+  #shuttingDown = false;
+  #profile: AgentProfile | undefined;
+  #negotiated: NegotiatedMedia | undefined;
+  #apiFormat: ApiAudioFormat | undefined;
+  #connected: ConnectedCall | undefined;
+  #tools: AgentTools | undefined;
+  #recorded = false;
+
+  constructor(call: IncomingCall, services: CallServices) {
+    this.callId = call.callId;
+    this.#call = call;
+    this.#services = services;
+    this.#log = services.log.child({ callId: call.callId });
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    call.events.on('cancel', () => {
+      this.#cancelled = true;
+    });
+    this.#run().catch((err: unknown) => {
+      this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'call failed on our side');
+      this.#refuse({ status: 500, reason: 'Server Internal Error', endReason: 'internal-error' });
+    });
+  }
+
+  /** Shutdown after the drain timeout: BYE now (or 503 if not answered yet). */
+  shutdown(): void {
+    this.#shuttingDown = true;
+    this.#connected?.hangup('shutdown');
+  }
+
+  async #run(): Promise<void> {
+    const call = this.#call;
+    const profile = this.#services.router.route(call.dialledUser === '' ? null : call.dialledUser);
+    if (profile === null) return this.#refuse({ status: 404, reason: 'Not Found', endReason: 'rejected' });
+    this.#profile = profile;
+    this.#tools = this.#agentTools(profile);
+
+    let negotiated: NegotiatedMedia | null = null;
+    if (call.offerSdp !== null) {
+      try {
+        negotiated = negotiate(parseSdp(call.offerSdp), {
+          codecs: this.#services.media.codecs,
+          ptimeMs: this.#services.media.ptimeMs,
+        });
+      } catch (err) {
+        if (!(err instanceof SdpError)) throw err;
+        this.#log.info({ err: err.message }, 'unreadable SDP offer');
+        return this.#refuse({ status: 400, reason: 'Malformed SDP', endReason: 'rejected' });
+      }
+      if (negotiated === null) {
+        return this.#refuse({ status: 488, reason: 'Not Acceptable Here', endReason: 'rejected' });
+      }
+    }
+    call.progress();
+
+    let pair: PortPair;
+    try {
+      pair = await this.#services.portPool.allocate();
+    } catch (err) {
+      if (!(err instanceof PortPoolExhaustedError)) throw err;
+      this.#log.warn({ err: err.message }, 'no RTP ports left');
+      return this.#refuse({ status: 503, reason: 'Service Unavailable', endReason: 'rejected' });
+    }
+    try {
+      if (negotiated !== null) await this.#answerOffer(negotiated, pair, profile);
+      else await this.#answerLateOffer(pair, profile);
+    } finally {
+      if (this.#connected === undefined) await pair.close();
+    }
+  }
+
+  /** Normal case: the agent is ready before the 200 OK, so the greeting starts with the call. */
+  async #answerOffer(negotiated: NegotiatedMedia, pair: PortPair, profile: AgentProfile): Promise<void> {
+    this.#negotiated = negotiated;
+    const apiFormat = apiAudioFormat(profile, negotiated.codec);
+    this.#apiFormat = apiFormat;
+    const agent = await this.#connectAgent(profile, apiFormat);
+    if (agent === null) {
+      return this.#refuse({ status: 503, reason: 'Service Unavailable', endReason: 'agent-failed' });
+    }
+    if (this.#cancelled || this.#shuttingDown) {
+      await agent.close();
+      return this.#refuse(
+        this.#cancelled
+          ? { status: 487, reason: 'Request Terminated', endReason: 'cancelled' }
+          : { status: 503, reason: 'Service Unavailable', endReason: 'shutdown' },
+      );
+    }
+    const sdp = buildAnswer(negotiated, this.#localMedia(pair));
+    const answeredAtMs = performance.now();
+    const dialog = await this.#awaitDialog(sdp);
+    if (dialog === null) {
+      await agent.close();
+      return;
+    }
+    this.#connect(dialog, agent, negotiated, pair, profile, apiFormat, answeredAtMs);
+  }
+
+  /** INVITE without SDP (RFC 3261 §13.2.1): our offer rides the 200, the answer the ACK. */
+  async #answerLateOffer(pair: PortPair, profile: AgentProfile): Promise<void> {
+    const media = this.#services.media;
+    const offer = buildOffer({ ...this.#localMedia(pair), codecs: media.codecs, ptimeMs: media.ptimeMs });
+    const answeredAtMs = performance.now();
+    const dialog = await this.#awaitDialog(offer);
+    if (dialog === null) return;
+    let negotiated: NegotiatedMedia;
+    try {
+      negotiated = parseAnswer(dialog.remoteSdp, { codecs: media.codecs, ptimeMs: media.ptimeMs });
+    } catch (err) {
+      this.#log.info({ err: err instanceof Error ? err.message : String(err) }, 'unusable SDP answer in ACK');
+      await dialog.hangup();
+      return this.#finish('rejected', 200);
+    }
+    this.#negotiated = negotiated;
+    const apiFormat = apiAudioFormat(profile, negotiated.codec);
+    this.#apiFormat = apiFormat;
+    const agent = await this.#connectAgent(profile, apiFormat);
+    if (agent === null) {
+      await dialog.hangup();
+      return this.#finish('agent-failed', 200, answeredAtMs);
+    }
+    this.#connect(dialog, agent, negotiated, pair, profile, apiFormat, answeredAtMs);
+  }
+
+  async #connectAgent(profile: AgentProfile, apiFormat: ApiAudioFormat): Promise<RealtimeSession | null> {
+    const endpoint = this.#services.realtime;
+    try {
+      return await connectRealtime({
+        url: endpoint.url,
+        ...(endpoint.apiKey !== undefined && { apiKey: endpoint.apiKey }),
+        model: endpoint.model,
+        session: agentSessionConfig(profile, apiFormat, this.#tools?.realtimeTools() ?? []),
+        ...(endpoint.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: endpoint.handshakeTimeoutMs }),
+        ...(endpoint.reconnectDelayMs !== undefined && { reconnectDelayMs: endpoint.reconnectDelayMs }),
+        log: this.#log,
+      });
+    } catch (err) {
+      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent session not opened');
+      this.#services.observer?.realtimeError('fatal');
+      return null;
+    }
+  }
+
+  /** 200 OK and wait for the ACK; null when the caller cancelled or never ACKed (already recorded). */
+  async #awaitDialog(localSdp: string): Promise<Dialog | null> {
+    try {
+      return await this.#call.answer(localSdp);
+    } catch (err) {
+      const reason: CallEndReason = this.#cancelled ? 'cancelled' : 'no-ack';
+      this.#log.info(
+        { err: err instanceof Error ? err.message : String(err) },
+        `call not established: ${reason}`,
+      );
+      this.#finish(reason, this.#cancelled ? 487 : 200);
+      return null;
+    }
+  }
+
+  #connect(
+    dialog: Dialog,
+    agent: RealtimeSession,
+    negotiated: NegotiatedMedia,
+    pair: PortPair,
+    profile: AgentProfile,
+    apiFormat: ApiAudioFormat,
+    answeredAtMs: number,
+  ): void {
+    this.#connected = new ConnectedCall({
+      dialog,
+      agent,
+      tools: this.#tools ?? this.#agentTools(profile),
+      negotiated,
+      pair,
+      profile,
+      apiFormat,
+      answeredAtMs,
+      services: this.#services,
+      log: this.#log,
+      localMedia: this.#localMedia(pair),
+      reconnectAgent: () => this.#connectAgent(profile, apiFormat),
+      dialogEndReason: (reason) => dialogEndReasons[reason],
+      onEnded: (endReason, summary) => {
+        this.#finish(endReason, 200, answeredAtMs, summary);
+        void pair.close();
+      },
+    });
+    if (this.#shuttingDown) this.#connected.hangup('shutdown');
+  }
+
+  /** The tools act on the connected call, which exists only after the answer. */
+  #agentTools(profile: AgentProfile): AgentTools {
+    const connected = (): ConnectedCall => {
+      if (this.#connected === undefined) throw new Error('the call is not connected yet');
+      return this.#connected;
+    };
+    const control: CallControl = {
+      hangupAfterPlayout: (timeoutMs) => connected().hangupAfterPlayout(timeoutMs),
+      transfer: (targetUri) => connected().transfer(targetUri),
+      sendDtmf: (digits) => connected().sendDtmf(digits),
+    };
+    return new AgentTools(profile.tools, control, {
+      log: this.#log,
+      ...(this.#services.hangupTimeoutMs !== undefined && {
+        hangupTimeoutMs: this.#services.hangupTimeoutMs,
+      }),
+    });
+  }
+
+  #localMedia(pair: PortPair): { address: string; port: number; sessionId: string } {
+    return {
+      address: this.#services.media.advertisedAddress,
+      port: pair.rtpPort,
+      sessionId: String(Math.floor(this.#startedAt.getTime() / 1000)),
+    };
+  }
+
+  #refuse(refusal: Refusal): void {
+    if (this.#recorded) return;
+    try {
+      this.#call.reject(refusal.status, refusal.reason, refusal.status === 503 ? { 'Retry-After': '5' } : {});
+    } catch (err) {
+      this.#log.debug(
+        { err: err instanceof Error ? err.message : String(err) },
+        'reject after the call ended',
+      );
+    }
+    this.#finish(refusal.endReason, refusal.status);
+  }
+
+  #finish(
+    endReason: CallEndReason,
+    sipStatus: number,
+    answeredAtMs?: number,
+    summary?: ReturnType<ConnectedCall['summary']>,
+  ): void {
+    if (this.#recorded) return;
+    this.#recorded = true;
+    const endedAtMs = performance.now();
+    const wallAt = (ms: number): string =>
+      new Date(this.#startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
+    const call = this.#call;
+    const record: CallDetailRecord = {
+      callId: call.callId,
+      backend: this.#services.backendName,
+      from: call.from,
+      to: call.to,
+      dialledUser: call.dialledUser,
+      sourceAddress: `${call.source.transport}:${call.source.address}:${call.source.port}`,
+      ...(this.#profile !== undefined && { agent: this.#profile.name }),
+      ...(this.#negotiated !== undefined && { codec: this.#negotiated.codec }),
+      ...(this.#apiFormat !== undefined && {
+        apiFormat:
+          this.#apiFormat.encoding === 'pcm'
+            ? `pcm${this.#apiFormat.sampleRate / 1000}`
+            : this.#apiFormat.encoding,
+      }),
+      sipStatus,
+      endReason,
+      startedAt: this.#startedAt.toISOString(),
+      ...(answeredAtMs !== undefined && {
+        answeredAt: wallAt(answeredAtMs),
+        setupMs: Math.round(answeredAtMs - this.#startedAtMs),
+      }),
+      endedAt: wallAt(endedAtMs),
+      durationMs: Math.round(endedAtMs - this.#startedAtMs),
+      bargeIns: 0,
+      turns: 0,
+      dtmfDigits: 0,
+      realtimeErrors: 0,
+      realtimeReconnects: 0,
+      ...summary,
+    };
+    this.#log.info({ cdr: record }, `call ended: ${endReason}`);
+    try {
+      this.#services.observer?.ended(record);
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
+    }
+    this.#resolveDone(record);
+  }
+}

@@ -1,0 +1,368 @@
+// An answered call: the RTP session, the two audio paths and the agent's realtime session, run
+// by the one media clock until somebody hangs up. Conversation behaviour lives here: greeting,
+// barge-in, DTMF to the agent, tools, transcripts, recording, agent failure → prompt + BYE.
+import { performance } from 'node:perf_hooks';
+import type { ApiAudioFormat } from '../media/audio-format.js';
+import type { DtmfDigit } from '../media/dtmf-event.js';
+import type { MediaClockSubscriber } from '../media/media-clock.js';
+import type { PortPair } from '../media/port-pool.js';
+import { RtpSession } from '../media/rtp-session.js';
+import type { Logger } from '../observability/logger.js';
+import type { RealtimeError, RealtimeFunctionCall, RealtimeSession } from '../realtime/index.js';
+import { buildAnswer, negotiate, parseSdp, SdpError, type NegotiatedMedia } from '../signaling/sdp/index.js';
+import type { Dialog, DialogEndReason, ReferOutcome, ReinviteOffer } from '../signaling/signaling-backend.js';
+import type { AgentProfile } from './agent-profile.js';
+import { greetingInstructions } from './agent-session-config.js';
+import { AgentToCaller } from './agent-to-caller.js';
+import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import { CallRecording } from './call-recording.js';
+import type { CallServices } from './call-services.js';
+import { CallerToAgent } from './caller-to-agent.js';
+import { digitFromInfo, dtmfTurnText } from './dtmf-input.js';
+import { fallbackPromptFrames } from './fallback-prompt.js';
+import type { AgentTools } from './tools/agent-tools.js';
+import type { CallControl } from './tools/call-control.js';
+import { TranscriptLog } from './transcript-log.js';
+
+export type CallSummary = Pick<
+  CallDetailRecord,
+  | 'media'
+  | 'firstAgentAudioMs'
+  | 'bargeIns'
+  | 'turns'
+  | 'dtmfDigits'
+  | 'realtimeErrors'
+  | 'realtimeReconnects'
+  | 'transferTarget'
+>;
+
+export interface ConnectedCallOptions {
+  readonly dialog: Dialog;
+  readonly agent: RealtimeSession;
+  readonly tools: AgentTools;
+  readonly negotiated: NegotiatedMedia;
+  readonly pair: PortPair;
+  readonly profile: AgentProfile;
+  readonly apiFormat: ApiAudioFormat;
+  readonly answeredAtMs: number;
+  readonly localMedia: { readonly address: string; readonly port: number; readonly sessionId: string };
+  readonly services: CallServices;
+  readonly log: Logger;
+  /** A fresh agent session with the call's config (after a failed transfer); null if it fails. */
+  readonly reconnectAgent: () => Promise<RealtimeSession | null>;
+  readonly dialogEndReason: (reason: DialogEndReason) => CallEndReason;
+  readonly onEnded: (reason: CallEndReason, summary: CallSummary) => void;
+}
+
+/** Safety net for end_call when the model never finishes its farewell. */
+const defaultHangupTimeoutMs = 5000;
+
+export class ConnectedCall implements CallControl, MediaClockSubscriber {
+  readonly #o: ConnectedCallOptions;
+  readonly #log: Logger;
+  readonly #rtp: RtpSession;
+  readonly #callerToAgent: CallerToAgent;
+  readonly #agentToCaller: AgentToCaller;
+  readonly #transcripts: TranscriptLog | undefined;
+  readonly #recording: CallRecording | undefined;
+  readonly #unsubscribeClock: () => void;
+  #agent: RealtimeSession | null;
+  #negotiated: NegotiatedMedia;
+  #sdpVersion = 1;
+  #responseActive = false;
+  #ending: CallEndReason | null = null;
+  #hangupAfterPlayout: { deadlineMs: number; reason: CallEndReason } | null = null;
+  #ended = false;
+  #speechStoppedAtMs: number | null = null;
+  #firstAgentAudioMs: number | undefined;
+  #transferTarget: string | undefined;
+  #counts = { bargeIns: 0, turns: 0, dtmfDigits: 0, realtimeErrors: 0, realtimeReconnects: 0 };
+
+  constructor(options: ConnectedCallOptions) {
+    this.#o = options;
+    this.#log = options.log;
+    this.#agent = options.agent;
+    this.#negotiated = options.negotiated;
+    const { negotiated, services, apiFormat } = options;
+    const dir = services.media;
+    this.#transcripts =
+      dir.transcriptsDir !== undefined
+        ? new TranscriptLog(dir.transcriptsDir, options.dialog.callId, this.#log)
+        : undefined;
+    this.#recording =
+      dir.recordingsDir !== undefined
+        ? new CallRecording(dir.recordingsDir, options.dialog.callId, apiFormat, negotiated.codec, this.#log)
+        : undefined;
+
+    this.#rtp = new RtpSession({
+      pair: options.pair,
+      payloadType: negotiated.payloadType,
+      ...(negotiated.telephoneEventPt !== undefined && {
+        telephoneEventPayloadType: negotiated.telephoneEventPt,
+      }),
+      ...remoteOf(negotiated),
+      ptimeMs: 20,
+      rtpTimeoutMs: dir.rtpTimeoutSec * 1000,
+      logger: this.#log,
+    });
+    this.#callerToAgent = new CallerToAgent({
+      codec: negotiated.codec,
+      apiFormat,
+      jitter: dir.jitter,
+      sendToAgent: (frame) => this.#agent?.appendAudio(frame),
+      ...(this.#recording && { onFrame: (frame: Buffer) => this.#recording!.caller(frame) }),
+    });
+    this.#agentToCaller = new AgentToCaller({
+      apiFormat,
+      codec: negotiated.codec,
+      sink: this.#rtp,
+      onFrameSent: (payload, nowMs) => this.#onAgentFrameSent(payload, nowMs),
+    });
+    this.#agentToCaller.setMuted(!mayReceive(negotiated));
+
+    this.#rtp.on('audio', (p) => this.#callerToAgent.onAudioPacket(p));
+    this.#rtp.on('comfort-noise', (p) => this.#callerToAgent.onNonAudioPacket(p));
+    this.#rtp.on('telephone-event', (p) => this.#callerToAgent.onNonAudioPacket(p));
+    this.#rtp.on('dtmf', ({ digit }) => this.#onDigit(digit));
+    this.#rtp.on('timeout', (silentMs) => {
+      this.#log.info({ silentMs }, 'no RTP from the caller: hanging up');
+      this.hangup('rtp-timeout');
+    });
+
+    const events = options.dialog.events;
+    events.on('bye', () => this.#end('remote-bye'));
+    events.on('terminated', ({ reason }) => this.#end(options.dialogEndReason(reason)));
+    events.on('reinvite', (offer) => this.#onReinvite(offer));
+    events.on('info', (info) => {
+      const digit = digitFromInfo(info);
+      if (digit !== null) this.#onDigit(digit);
+    });
+
+    this.#attachAgent(options.agent);
+    this.#unsubscribeClock = services.clock.subscribe(this);
+    if (options.profile.greeting !== undefined) {
+      options.agent.createResponse({ instructions: greetingInstructions(options.profile.greeting) });
+    }
+  }
+
+  /** Media clock: caller frame to the agent, agent frame to the caller, every 20 ms. */
+  tick(nowMs: number): void {
+    this.#callerToAgent.tick(nowMs);
+    this.#agentToCaller.tick(nowMs);
+    this.#recording?.endTick();
+    const pending = this.#hangupAfterPlayout;
+    if (pending !== null) {
+      const drained = this.#agentToCaller.pendingMs === 0 && !this.#responseActive;
+      if (drained || nowMs >= pending.deadlineMs) this.hangup(pending.reason);
+    }
+  }
+
+  // --- CallControl (the agent's tools) ---
+
+  hangupAfterPlayout(timeoutMs: number): void {
+    this.#hangupAfterPlayout ??= {
+      deadlineMs: performance.now() + (timeoutMs || defaultHangupTimeoutMs),
+      reason: 'agent-hangup',
+    };
+  }
+
+  async transfer(targetUri: string): Promise<ReferOutcome> {
+    // Close the agent first: its audio must not bleed into the transferred leg (jambonz fix).
+    this.#detachAgent();
+    this.#agentToCaller.bargeIn();
+    const outcome = await this.#o.dialog.refer(targetUri);
+    this.#transcripts?.write({
+      role: 'event',
+      text: `transfer to ${targetUri}: ${outcome.status} ${outcome.reason}`,
+    });
+    if (outcome.accepted && outcome.status >= 200 && outcome.status < 300) {
+      this.#transferTarget = targetUri;
+      this.hangup('transfer');
+      return outcome;
+    }
+    // The transfer failed: bring an agent back so the caller is not left in silence.
+    this.#log.warn({ targetUri, status: outcome.status }, 'transfer failed: agent back on the line');
+    const agent = this.#ending === null ? await this.#o.reconnectAgent() : null;
+    if (agent === null) {
+      this.#agentFailed();
+      return outcome;
+    }
+    if (this.#ending !== null) {
+      void agent.close();
+      return outcome;
+    }
+    this.#attachAgent(agent);
+    agent.sendUserText(
+      `[The transfer to ${targetUri} failed (${outcome.status} ${outcome.reason}). Tell the caller.]`,
+    );
+    return outcome;
+  }
+
+  sendDtmf(digits: string): Promise<void> {
+    return this.#rtp.sendDtmf(digits);
+  }
+
+  /** BYE now (idempotent). */
+  hangup(reason: CallEndReason): void {
+    if (this.#ending !== null) return;
+    this.#ending = reason;
+    this.#o.dialog.hangup().then(
+      () => this.#end(reason),
+      () => this.#end(reason),
+    );
+  }
+
+  summary(): CallSummary {
+    const rtp = this.#rtp.stats;
+    const inbound = this.#callerToAgent.stats();
+    const outbound = this.#agentToCaller.stats();
+    return {
+      media: {
+        packetsIn: rtp.packetsIn,
+        packetsOut: rtp.packetsOut,
+        lost: inbound.lost,
+        late: inbound.late,
+        jitterMs: Math.round((rtp.inbound?.jitterMs ?? 0) * 10) / 10,
+        concealedFrames: inbound.concealed,
+        playoutUnderruns: outbound.underruns,
+      },
+      ...(this.#firstAgentAudioMs !== undefined && { firstAgentAudioMs: this.#firstAgentAudioMs }),
+      ...this.#counts,
+      ...(this.#transferTarget !== undefined && { transferTarget: this.#transferTarget }),
+    };
+  }
+
+  // --- the agent ---
+
+  #attachAgent(agent: RealtimeSession): void {
+    this.#agent = agent;
+    agent.on('audio', (event) => {
+      if (this.#agent === agent) this.#agentToCaller.onAgentAudio(event);
+    });
+    agent.on('response_started', () => {
+      this.#responseActive = true;
+    });
+    agent.on('response_done', () => {
+      this.#responseActive = false;
+      this.#counts.turns++;
+      this.#agentToCaller.onResponseDone();
+    });
+    agent.on('speech_started', () => this.#onCallerSpeech(agent));
+    agent.on('speech_stopped', () => {
+      this.#speechStoppedAtMs = performance.now();
+    });
+    agent.on('transcript', (t) => {
+      if (t.final) this.#transcripts?.write({ role: t.role, text: t.text, itemId: t.itemId });
+    });
+    agent.on('function_call', (call) => void this.#onFunctionCall(agent, call));
+    agent.on('error', (err) => this.#onAgentError(err));
+    agent.on('reconnected', () => this.#counts.realtimeReconnects++);
+    agent.on('closed', ({ reason, message }) => {
+      if (this.#agent !== agent || reason === 'client') return;
+      this.#log.warn({ reason, message }, 'agent session lost');
+      this.#agentFailed();
+    });
+  }
+
+  #detachAgent(): void {
+    const agent = this.#agent;
+    this.#agent = null;
+    this.#responseActive = false;
+    if (agent !== null) void agent.close();
+  }
+
+  /**
+   * Barge-in: the caller talks over the agent. Empty the playout queue now (the next tick sends
+   * nothing), cancel the response, and tell the model how much of its item was heard.
+   */
+  #onCallerSpeech(agent: RealtimeSession): void {
+    this.#speechStoppedAtMs = null;
+    if (this.#agent !== agent) return;
+    const talking = this.#responseActive || this.#agentToCaller.pendingMs > 0;
+    if (!talking || this.#hangupAfterPlayout !== null) return;
+    const { droppedMs, interrupted } = this.#agentToCaller.bargeIn();
+    if (this.#responseActive) agent.cancelResponse();
+    if (interrupted !== null) agent.truncate(interrupted.itemId, interrupted.playedMs);
+    this.#counts.bargeIns++;
+    this.#o.services.observer?.bargeIn();
+    this.#log.debug({ droppedMs, ...interrupted }, 'barge-in');
+  }
+
+  async #onFunctionCall(agent: RealtimeSession, call: RealtimeFunctionCall): Promise<void> {
+    const { output, reply } = await this.#o.tools.handle(call);
+    // A transfer closes this agent; its result has nowhere to go.
+    if (this.#agent !== agent) return;
+    agent.sendFunctionResult(call.callId, output, { respond: reply });
+  }
+
+  #onAgentError(err: RealtimeError): void {
+    if (err.benign) return;
+    this.#counts.realtimeErrors++;
+    this.#o.services.observer?.realtimeError(err.fatal ? 'fatal' : 'benign');
+  }
+
+  /** The agent is gone for good: a short prompt so the line does not just go dead, then BYE. */
+  #agentFailed(): void {
+    if (this.#ending !== null) return;
+    this.#detachAgent();
+    const promptMs = this.#agentToCaller.playPrompt(fallbackPromptFrames(this.#negotiated.codec));
+    this.#hangupAfterPlayout = { deadlineMs: performance.now() + promptMs + 200, reason: 'agent-failed' };
+  }
+
+  // --- the caller ---
+
+  #onDigit(digit: DtmfDigit): void {
+    this.#counts.dtmfDigits++;
+    this.#transcripts?.write({ role: 'dtmf', text: digit });
+    this.#agent?.sendUserText(dtmfTurnText(digit));
+  }
+
+  #onAgentFrameSent(payload: Buffer, nowMs: number): void {
+    this.#recording?.agent(payload);
+    this.#firstAgentAudioMs ??= Math.round(nowMs - this.#o.answeredAtMs);
+    if (this.#speechStoppedAtMs !== null) {
+      this.#o.services.observer?.turnLatency(nowMs - this.#speechStoppedAtMs);
+      this.#speechStoppedAtMs = null;
+    }
+  }
+
+  /** Hold, resume, session refresh or a new address: same codec, same port (RFC 3264 §8). */
+  #onReinvite(offer: ReinviteOffer): void {
+    let negotiated: NegotiatedMedia | null;
+    try {
+      negotiated = negotiate(parseSdp(offer.sdp), { codecs: [this.#negotiated.codec], ptimeMs: 20 });
+    } catch (err) {
+      if (!(err instanceof SdpError)) throw err;
+      negotiated = null;
+    }
+    if (negotiated === null) return offer.respond(null);
+    this.#negotiated = negotiated;
+    this.#sdpVersion++;
+    this.#rtp.setRemote(remoteOf(negotiated).remote);
+    this.#agentToCaller.setMuted(!mayReceive(negotiated));
+    offer.respond(buildAnswer(negotiated, { ...this.#o.localMedia, sessionVersion: this.#sdpVersion }));
+  }
+
+  #end(reason: CallEndReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const finalReason = this.#ending ?? reason;
+    this.#unsubscribeClock();
+    this.#detachAgent();
+    this.#recording?.close();
+    void this.#transcripts?.close();
+    const summary = this.summary();
+    void this.#rtp.close('call ended');
+    this.#o.onEnded(finalReason, summary);
+  }
+}
+
+/** Whether the peer wants our audio (our answer direction allows sending). */
+function mayReceive(n: NegotiatedMedia): boolean {
+  return !n.onHold && (n.direction === 'sendrecv' || n.direction === 'sendonly');
+}
+
+function remoteOf(n: NegotiatedMedia): { remote?: { address: string; port: number } } {
+  const unspecified = n.remoteAddress === '0.0.0.0' || n.remoteAddress === '::';
+  return unspecified ? {} : { remote: { address: n.remoteAddress, port: n.remotePort } };
+}
