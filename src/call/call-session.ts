@@ -248,6 +248,7 @@ export class CallSession {
     };
     return new AgentTools(profile.tools, control, {
       log: this.#log,
+      callId: this.callId,
       ...(this.#services.hangupTimeoutMs !== undefined && {
         hangupTimeoutMs: this.#services.hangupTimeoutMs,
       }),

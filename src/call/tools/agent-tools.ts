@@ -1,40 +1,161 @@
-// PROVISIONAL (lead): minimal tool dispatcher so the call bridge runs; the tools helper replaces
-// this file with the full version (webhooks, argument validation, tests).
+// The tools a profile gives its agent: declared to the model in session.update, run here when
+// the model calls them. Server-side tools (web_search, x_search, collections) are only declared;
+// xAI runs them. Every call gets a JSON result (or `{"error": …}`), never an exception.
 import type { Logger } from '../../observability/logger.js';
 import type { RealtimeFunctionCall, RealtimeTool } from '../../realtime/index.js';
 import type { AgentTool } from '../agent-profile.js';
 import type { CallControl } from './call-control.js';
+import { callWebhookFunction, type FetchFn } from './webhook-function.js';
+
+export interface ToolResult {
+  /** JSON text for function_call_output. */
+  readonly output: string;
+  /** Whether the model should answer the result (false after end_call and a done transfer). */
+  readonly reply: boolean;
+}
+
+export interface AgentToolsOptions {
+  readonly log: Logger;
+  /** end_call's wait for the farewell to play (default 5000 ms; AVA uses 5 s). */
+  readonly hangupTimeoutMs?: number;
+  /** For webhook functions; default the global fetch. */
+  readonly fetch?: FetchFn;
+  /** Sent to webhooks so they can tell calls apart. */
+  readonly callId?: string;
+}
+
+/** RFC 4733 events 0-15: digits, * # and A-D. */
+const dtmfDigits = /^[0-9*#A-D]{1,32}$/;
+
+const endCallName = 'end_call';
+const transferName = 'transfer_call';
+const sendDtmfName = 'send_dtmf';
 
 export class AgentTools {
   readonly #tools: readonly AgentTool[];
   readonly #control: CallControl;
-  readonly #hangupTimeoutMs: number;
+  readonly #options: AgentToolsOptions;
 
-  constructor(
-    tools: readonly AgentTool[],
-    control: CallControl,
-    opts: { log: Logger; hangupTimeoutMs?: number },
-  ) {
+  constructor(tools: readonly AgentTool[], control: CallControl, options: AgentToolsOptions) {
     this.#tools = tools;
     this.#control = control;
-    this.#hangupTimeoutMs = opts.hangupTimeoutMs ?? 5000;
+    this.#options = options;
   }
 
   realtimeTools(): RealtimeTool[] {
-    const out: RealtimeTool[] = [];
-    for (const tool of this.#tools) {
-      if (tool.type === 'end_call') {
-        out.push({ type: 'function', name: 'end_call', description: 'Hang up after saying goodbye.' });
+    return this.#tools.map((tool): RealtimeTool => {
+      switch (tool.type) {
+        case 'web_search':
+        case 'x_search':
+          return { type: tool.type };
+        case 'file_search':
+          return { type: 'file_search', vectorStoreIds: tool.vectorStoreIds };
+        case 'end_call':
+          return {
+            type: 'function',
+            name: endCallName,
+            description:
+              'End the phone call. Say goodbye first: the line is hung up once your goodbye has played.',
+            parameters: {
+              type: 'object',
+              properties: { reason: { type: 'string', description: 'why the call ends' } },
+            },
+          };
+        case 'transfer':
+          return {
+            type: 'function',
+            name: transferName,
+            description: `Transfer the caller to another line. Tell the caller first. Targets: ${Object.keys(tool.targets).join(', ')}.`,
+            parameters: {
+              type: 'object',
+              properties: { target: { type: 'string', enum: Object.keys(tool.targets) } },
+              required: ['target'],
+            },
+          };
+        case 'send_dtmf':
+          return {
+            type: 'function',
+            name: sendDtmfName,
+            description: 'Press telephone keys (DTMF) on the call, e.g. to answer an IVR menu.',
+            parameters: {
+              type: 'object',
+              properties: { digits: { type: 'string', pattern: dtmfDigits.source } },
+              required: ['digits'],
+            },
+          };
+        case 'function':
+          return {
+            type: 'function',
+            name: tool.name,
+            description: tool.description,
+            parameters: tool.parameters,
+          };
       }
-    }
-    return out;
+    });
   }
 
-  async handle(call: RealtimeFunctionCall): Promise<{ output: string; reply: boolean }> {
-    if (call.name === 'end_call') {
-      this.#control.hangupAfterPlayout(this.#hangupTimeoutMs);
-      return { output: JSON.stringify({ ok: true }), reply: false };
+  async handle(call: RealtimeFunctionCall): Promise<ToolResult> {
+    const error = (message: string): ToolResult => ({
+      output: JSON.stringify({ error: message }),
+      reply: true,
+    });
+    let args: unknown;
+    try {
+      args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
+    } catch {
+      return error(`${call.name}: arguments are not valid JSON`);
     }
-    return { output: JSON.stringify({ error: `unknown tool ${call.name}` }), reply: true };
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      return error(`${call.name}: arguments must be a JSON object`);
+    }
+    const fields = args as Record<string, unknown>;
+    try {
+      switch (call.name) {
+        case endCallName:
+          if (!this.#has('end_call')) break;
+          this.#control.hangupAfterPlayout(this.#options.hangupTimeoutMs ?? 5000);
+          return { output: JSON.stringify({ ok: true }), reply: false };
+        case transferName: {
+          const tool = this.#tools.find((t) => t.type === 'transfer');
+          if (tool === undefined) break;
+          const name = fields.target;
+          const uri = typeof name === 'string' ? tool.targets[name] : undefined;
+          if (uri === undefined) {
+            return error(`${transferName}: target must be one of ${Object.keys(tool.targets).join(', ')}`);
+          }
+          const outcome = await this.#control.transfer(uri);
+          const done = outcome.accepted && outcome.status >= 200 && outcome.status < 300;
+          return {
+            output: JSON.stringify({ ok: done, status: outcome.status, reason: outcome.reason }),
+            reply: !done,
+          };
+        }
+        case sendDtmfName: {
+          if (!this.#has('send_dtmf')) break;
+          const digits = typeof fields.digits === 'string' ? fields.digits.toUpperCase() : '';
+          if (!dtmfDigits.test(digits))
+            return error(`${sendDtmfName}: digits must match ${dtmfDigits.source}`);
+          await this.#control.sendDtmf(digits);
+          return { output: JSON.stringify({ ok: true, sent: digits }), reply: true };
+        }
+        default: {
+          const fn = this.#tools.find((t) => t.type === 'function' && t.name === call.name);
+          if (fn === undefined || fn.type !== 'function') break;
+          const output = await callWebhookFunction(call.name, args, this.#options.callId ?? '', fn.webhook, {
+            fetch: this.#options.fetch ?? fetch,
+            log: this.#options.log,
+          });
+          return { output, reply: true };
+        }
+      }
+    } catch (err) {
+      this.#options.log.warn({ tool: call.name, err: (err as Error).message }, 'tool failed');
+      return error(`${call.name} failed: ${(err as Error).message}`);
+    }
+    return error(`${call.name} is not a tool of this agent`);
+  }
+
+  #has(type: AgentTool['type']): boolean {
+    return this.#tools.some((t) => t.type === type);
   }
 }
