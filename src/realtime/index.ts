@@ -10,6 +10,7 @@ export {
   type LocalAgent,
   type LocalAgentOptions,
   type ReceivedClientEvent,
+  type SentServerEvent,
 } from './local-agent/local-agent-server.js';
 export type { LocalAgentScriptInput, ScriptStepInput, HandshakeMode } from './local-agent/agent-script.js';
 export { runLocalAgentCli, parseLocalAgentArgs } from './local-agent-cli.js';

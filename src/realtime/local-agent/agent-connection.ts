@@ -30,6 +30,8 @@ export interface AgentConnectionOptions {
   /** Steps to run after this connection's first session.updated. */
   afterHandshake(): readonly ScriptStep[];
   onClientEvent(event: ClientEvent): void;
+  /** Every event sent (its type), for tests that time what the client did after it. */
+  onServerEvent?(type: string): void;
   nextId(prefix: string): string;
 }
 
@@ -136,6 +138,7 @@ export class AgentConnection {
   }
 
   #send(event: Record<string, unknown>): void {
+    if (typeof event.type === 'string') this.#options.onServerEvent?.(event.type);
     this.#sendRaw(JSON.stringify({ event_id: this.#options.nextId('event'), ...event }));
   }
 

@@ -37,6 +37,15 @@ export interface ReceivedClientEvent {
   /** 0 for the first connection, 1 for the next (a reconnect), … */
   readonly connection: number;
   readonly event: ClientEvent;
+  /** Wall clock (Date.now()) of arrival. */
+  readonly atMs: number;
+}
+
+export interface SentServerEvent {
+  readonly connection: number;
+  readonly type: string;
+  /** Wall clock (Date.now()) when it was written to the socket. */
+  readonly atMs: number;
 }
 
 export interface LocalAgent {
@@ -45,6 +54,8 @@ export interface LocalAgent {
   readonly port: number;
   /** Every valid client event, in arrival order (tests assert on what the client sent). */
   readonly received: readonly ReceivedClientEvent[];
+  /** Every server event sent except audio deltas, with its send time. */
+  readonly sent: readonly SentServerEvent[];
   /** Connections accepted so far. */
   connectionsAccepted(): number;
   openConnections(): number;
@@ -60,6 +71,7 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
   const pacing: BurstPacing = { ...defaultPacing, ...options.pacing };
   const log = (options.log ?? logger).child({ component: 'local-agent' });
   const received: ReceivedClientEvent[] = [];
+  const sent: SentServerEvent[] = [];
   const turns = [...script.turns];
   let afterHandshake: readonly ScriptStep[] = script.afterHandshake;
   let accepted = 0;
@@ -105,7 +117,12 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
         afterHandshake = [];
         return steps;
       },
-      onClientEvent: (event) => received.push({ connection: index, event }),
+      onClientEvent: (event) => received.push({ connection: index, event, atMs: Date.now() }),
+      onServerEvent: (type) => {
+        if (type !== 'response.output_audio.delta' && sent.length < 100_000) {
+          sent.push({ connection: index, type, atMs: Date.now() });
+        }
+      },
       nextId: (prefix) => `${prefix}_${(++nextIdCounter).toString(36)}`,
     });
     open.set(ws, connection);
@@ -121,6 +138,7 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
     url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}/v1/realtime`,
     port,
     received,
+    sent,
     connectionsAccepted: () => accepted,
     openConnections: () => open.size,
     whenNoConnections: () =>
