@@ -97,6 +97,7 @@ export async function startGrokSip(
       call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
       return;
     }
+    observer?.started();
     const session = new CallSession(call, services);
     sessions.add(session);
     void session.done.then((record) => {

@@ -1,23 +1,58 @@
-// Metrics, health endpoints and call-detail records around a running app.
-// PROVISIONAL: the metrics/HTTP modules are being written; until then only the CDR log line.
+// Metrics, health endpoints and call-detail records around a running app: the metrics observe
+// every call, the registration states follow the backend, /readyz follows the drain.
 import type { CallObserver } from '../call/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
+import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
 import type { Logger } from '../observability/logger.js';
+import { GrokSipMetrics } from '../observability/metrics.js';
 import type { GrokSipApp } from './grok-sip-app.js';
 
 export interface Observability {
-  readonly observer: CallObserver | undefined;
+  readonly observer: CallObserver;
+  readonly metrics: GrokSipMetrics;
   /** Where /metrics, /healthz and /readyz answer. */
   readonly url: string;
   attach(app: GrokSipApp): void;
   close(): Promise<void>;
 }
 
-export async function startObservability(config: GrokSipConfig, _log: Logger): Promise<Observability> {
+export async function startObservability(
+  config: GrokSipConfig,
+  log: Logger,
+  options: { port?: number } = {},
+): Promise<Observability> {
+  const metrics = new GrokSipMetrics();
+  let app: GrokSipApp | undefined;
+  const endpoints: HttpEndpoints = await startHttpEndpoints({
+    address: config.http.address,
+    port: options.port ?? config.http.port,
+    metrics,
+    log,
+    health: () => {
+      if (app === undefined) return { live: true, ready: false, detail: { starting: true } };
+      const registrations = app.backend.registrations();
+      const unregistered = registrations.filter((r) => r.status !== 'registered').map((r) => r.aor);
+      return {
+        live: true,
+        ready: !app.draining && unregistered.length === 0,
+        detail: {
+          activeCalls: app.activeCalls(),
+          draining: app.draining,
+          backend: app.backend.name,
+          ...(unregistered.length > 0 && { unregistered }),
+        },
+      };
+    },
+  });
   return {
-    observer: undefined,
-    url: `http://${config.http.address}:${config.http.port} (not yet served)`,
-    attach() {},
-    async close() {},
+    observer: metrics,
+    metrics,
+    url: endpoints.url,
+    attach(started) {
+      app = started;
+      for (const state of started.backend.registrations()) metrics.setRegistration(state);
+      started.backend.events.on('registration', (state) => metrics.setRegistration(state));
+    },
+    close: () => endpoints.close(),
   };
 }

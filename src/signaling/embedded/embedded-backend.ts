@@ -66,6 +66,8 @@ export class EmbeddedBackend implements SignalingBackend {
   readonly #sources = new Map<string, SourceAddress>();
   readonly #originalRuri = new WeakMap<Core.IncomingRequestMessage, URI>();
   readonly #dialogs = new Set<EmbeddedDialog>();
+  /** BYEs we sent whose transaction is still open: stop() lets them finish before closing sockets. */
+  readonly #byesInFlight = new Set<Promise<void>>();
   #handler: ((call: IncomingCall) => void) | null = null;
   #activeCalls = 0;
 
@@ -137,6 +139,7 @@ export class EmbeddedBackend implements SignalingBackend {
       Promise.all([
         ...this.#registrations.map((r) => r.stop()),
         ...[...this.#dialogs].map((d) => d.hangup()),
+        ...this.#byesInFlight,
       ]),
       STOP_GRACE_MS,
     );
@@ -241,7 +244,14 @@ export class EmbeddedBackend implements SignalingBackend {
       }
       if (state === SessionState.Terminated) {
         this.#activeCalls--;
-        if (dialog !== null) this.#dialogs.delete(dialog);
+        if (dialog !== null) {
+          this.#dialogs.delete(dialog);
+          const bye = dialog.byeInFlight;
+          if (bye !== undefined) {
+            this.#byesInFlight.add(bye);
+            void bye.finally(() => this.#byesInFlight.delete(bye));
+          }
+        }
       }
     });
     const dialledUser = ruri?.user ?? '';

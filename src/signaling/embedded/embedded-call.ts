@@ -1,7 +1,7 @@
 // One incoming call on the embedded backend: the sip.js Invitation behind the backend-neutral
 // IncomingCall and Dialog shapes of signaling-backend.ts.
 import { EventEmitter } from 'node:events';
-import { SessionState, UserAgent, type Invitation } from 'sip.js';
+import { SessionState, UserAgent, type Invitation, type Inviter } from 'sip.js';
 import type {
   Dialog,
   DialogEndReason,
@@ -107,12 +107,15 @@ export class EmbeddedDialog implements Dialog {
     terminated: [{ reason: DialogEndReason }];
   }>();
   readonly callId: string;
-  readonly #invitation: Invitation;
+  readonly #invitation: Invitation | Inviter;
   readonly #exchange: SdpExchange;
   #endReason: DialogEndReason | null = null;
-  #acked = false;
+  #acked: boolean;
+  #hangup: Promise<void> | undefined;
 
-  constructor(invitation: Invitation, exchange: SdpExchange) {
+  /** `outbound`: a call we placed (Inviter); we send the ACK, so there is none to wait for. */
+  constructor(invitation: Invitation | Inviter, exchange: SdpExchange, options: { outbound?: boolean } = {}) {
+    this.#acked = options.outbound === true;
     this.#invitation = invitation;
     this.#exchange = exchange;
     this.callId = invitation.request.callId;
@@ -179,20 +182,49 @@ export class EmbeddedDialog implements Dialog {
     this.#endReason ??= reason;
   }
 
-  async hangup(): Promise<void> {
-    if (this.#invitation.state === SessionState.Terminated) return;
+  /** Our BYE until its response (or timeout); the backend's stop() waits for it before closing sockets. */
+  get byeInFlight(): Promise<void> | undefined {
+    return this.#hangup;
+  }
+
+  hangup(): Promise<void> {
+    if (this.#invitation.state === SessionState.Terminated) return this.#hangup ?? Promise.resolve();
+    // Deferred a microtask: sip.js turns the session Terminated inside bye(), and the backend
+    // reads byeInFlight at that moment.
+    this.#hangup ??= Promise.resolve().then(() => this.#sendBye());
+    return this.#hangup;
+  }
+
+  async #sendBye(): Promise<void> {
     this.#endReason ??= 'local-bye';
+    let byeAnswered: (() => void) | undefined;
     const ended = new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, NON_INVITE_TIMEOUT_MS);
+      const timer = setTimeout(resolve, NON_INVITE_TIMEOUT_MS).unref();
+      let terminated = false;
+      let answered = this.#invitation.state !== SessionState.Established;
+      const check = (): void => {
+        if (!terminated || !answered) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      byeAnswered = () => {
+        answered = true;
+        check();
+      };
       this.#invitation.stateChange.addListener((s) => {
         if (s === SessionState.Terminated) {
-          clearTimeout(timer);
-          resolve();
+          terminated = true;
+          check();
         }
       });
     });
     if (this.#invitation.state === SessionState.Established) {
-      await this.#invitation.bye().catch(() => undefined);
+      // sip.js marks the session Terminated as the BYE leaves; wait for its response too, so that
+      // a shutdown right after hangup() cannot close the socket under an unsent BYE.
+      const answered = (): void => byeAnswered?.();
+      await this.#invitation
+        .bye({ requestDelegate: { onAccept: answered, onReject: answered } })
+        .catch(() => answered());
     } else {
       await this.#invitation.dispose().catch(() => undefined);
     }
