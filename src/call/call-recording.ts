@@ -7,11 +7,11 @@ import path from 'node:path';
 import type { ApiAudioFormat, CallCodec } from '../media/audio-format.js';
 import { decodeAlaw, decodeUlaw } from '../media/g711.js';
 import { Resampler } from '../media/resampler.js';
+import { wavHeader as pcmWavHeader, wavHeaderBytes as headerBytes } from '../media/wav-file.js';
 import type { Logger } from '../observability/logger.js';
 
 const sampleRate = 8000;
 const frameSamples = 160;
-const headerBytes = 44;
 /** Written in blocks of 1 s: 50 ticks × 640 bytes. */
 const blockFrames = 50;
 const silence = Buffer.alloc(frameSamples * 2);
@@ -121,22 +121,4 @@ function interleave(left: Buffer, right: Buffer): Buffer {
   return out;
 }
 
-/** RIFF/WAVE header for 8 kHz 16-bit stereo PCM with `dataBytes` of samples. */
-function wavHeader(dataBytes: number): Buffer {
-  const channels = 2;
-  const header = Buffer.alloc(headerBytes);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVE', 8, 'ascii');
-  header.write('fmt ', 12, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * channels * 2, 28);
-  header.writeUInt16LE(channels * 2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
+const wavHeader = (dataBytes: number): Buffer => pcmWavHeader(sampleRate, 2, dataBytes);

@@ -1,10 +1,150 @@
-// `grok-sip call`: not wired yet — the SIP transport/UAS (issue 4) and the call bridge (issue 5) that
-// it needs are still being built. It says so plainly instead of failing obscurely.
+// `grok-sip call <sip-uri>`: place a test call through our own SIP stack, play a WAV or a tone,
+// record what comes back, print setup time, time to first audio and RTP stats.
+// Exit 0 when the call was answered, 1 when it failed (status printed), 2 on bad arguments.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { readWav, wavHeader, WavFormatError } from '../media/wav-file.js';
+import { logger } from '../observability/logger.js';
+import { OutboundCallError } from '../signaling/embedded/outbound-call.js';
+import { placeTestCall, toNarrowband, toneAudio, type TestCallReport } from './test-call.js';
+
+const usage = `usage: grok-sip call <sip-uri> [options]
+
+Places a test call through grok-sip's own SIP stack (e.g. to a running grok-sip: sip:echo@127.0.0.1:5060).
+
+  --play <file.wav>     audio to send (16-bit PCM WAV, 8/16/24/48 kHz; first channel)
+  --tone <hz>           send a 2 s tone instead (default 440 Hz when --play is not given)
+  --duration <s>        hang up after this many seconds (default 8)
+  --record <out.wav>    write what comes back (8 kHz mono)
+  --codec PCMU|PCMA     codec to offer (default PCMU)
+  --transport udp|tcp   SIP transport (default udp)
+  --from <user>         From/Contact user (default grok-sip-call)
+  --local <address>     local address for SIP and RTP (default 127.0.0.1)
+  --json                print the result as one JSON object
+  -h, --help            this text`;
+
 export async function run(argv: readonly string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: grok-sip call … (not available yet: waits for the SIP endpoint and the call bridge)');
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        play: { type: 'string' },
+        tone: { type: 'string' },
+        duration: { type: 'string' },
+        record: { type: 'string' },
+        codec: { type: 'string' },
+        transport: { type: 'string' },
+        from: { type: 'string' },
+        local: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    return bad((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  // The report below is the output; the stack's info lines would only interleave with it.
+  if (process.env.GROK_SIP_LOG_LEVEL === undefined) logger.level = 'warn';
+  if (values.help === true) {
+    console.log(usage);
     return 0;
   }
-  console.error('grok-sip call: not available yet in this build (SIP endpoint and call bridge in progress)');
-  return 1;
+  const target = positionals[0];
+  if (target === undefined || !/^sips?:[^\s]+$/i.test(target)) {
+    return bad(target === undefined ? 'a SIP URI to call is required' : `${target} is not a sip: URI`);
+  }
+  const codec = (values.codec ?? 'PCMU').toUpperCase();
+  if (codec !== 'PCMU' && codec !== 'PCMA') return bad(`--codec ${values.codec}: use PCMU or PCMA`);
+  const transport = values.transport ?? 'udp';
+  if (transport !== 'udp' && transport !== 'tcp') return bad(`--transport ${transport}: use udp or tcp`);
+  const durationSec = Number(values.duration ?? '8');
+  if (!Number.isFinite(durationSec) || durationSec <= 0 || durationSec > 3600) {
+    return bad(`--duration ${values.duration}: seconds, 0–3600`);
+  }
+  let audio: Buffer;
+  try {
+    if (values.play !== undefined) {
+      audio = toNarrowband(readWav(values.play));
+    } else {
+      const hz = Number(values.tone ?? '440');
+      if (!Number.isFinite(hz) || hz < 50 || hz > 3900)
+        return bad(`--tone ${values.tone}: a frequency 50–3900 Hz`);
+      audio = toneAudio(hz, 2000);
+    }
+  } catch (err) {
+    if (
+      err instanceof WavFormatError ||
+      err instanceof RangeError ||
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+    ) {
+      return bad(`--play: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+
+  let report: TestCallReport;
+  try {
+    report = await placeTestCall({
+      target,
+      transport,
+      localAddress: values.local ?? '127.0.0.1',
+      codec,
+      audio,
+      durationMs: durationSec * 1000,
+      ...(values.from !== undefined && { fromUser: values.from }),
+    });
+  } catch (err) {
+    const status = err instanceof OutboundCallError ? err.status : undefined;
+    const message = `call to ${target} failed: ${(err as Error).message}`;
+    if (values.json === true) console.log(JSON.stringify({ ok: false, status, error: message }));
+    else console.error(`grok-sip call: ${message}`);
+    return 1;
+  }
+  if (values.record !== undefined) {
+    writeFileSync(
+      values.record,
+      Buffer.concat([wavHeader(8000, 1, report.received.length), report.received]),
+    );
+  }
+  const inbound = report.rtp.inbound;
+  const result = {
+    ok: true,
+    setupMs: Math.round(report.setupMs),
+    firstAudioMs: report.firstAudioMs === undefined ? null : Math.round(report.firstAudioMs),
+    ended: report.ended,
+    rtp: {
+      packetsSent: report.rtp.packetsOut,
+      packetsReceived: report.rtp.packetsIn,
+      lost: inbound?.cumulativeLost ?? 0,
+      jitterMs: Math.round((inbound?.jitterMs ?? 0) * 10) / 10,
+    },
+    receivedMs: Math.round(report.received.length / 16),
+    ...(values.record !== undefined && { recording: values.record }),
+  };
+  if (values.json === true) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(
+      [
+        `call to ${target}: answered`,
+        `  setup time        ${result.setupMs} ms (INVITE → 200 OK)`,
+        `  first audio       ${result.firstAudioMs === null ? 'none heard' : `${result.firstAudioMs} ms after the answer`}`,
+        `  RTP               sent ${result.rtp.packetsSent}, received ${result.rtp.packetsReceived}, lost ${result.rtp.lost}, jitter ${result.rtp.jitterMs} ms`,
+        `  ended by          ${report.ended === 'local-bye' ? 'us (BYE after --duration)' : 'the far end (BYE)'}`,
+        ...(values.record !== undefined
+          ? [`  recording         ${values.record} (${result.receivedMs} ms)`]
+          : []),
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+function bad(message: string): number {
+  console.error(`grok-sip call: ${message}\n\n${usage}`);
+  return 2;
 }

@@ -16,6 +16,7 @@ import type {
 } from '../signaling-backend.js';
 import { EmbeddedDialog, EmbeddedIncomingCall } from './embedded-call.js';
 import { NodeTransport, type NodeTransportOptions } from './node-transport.js';
+import { placeCall, type OutboundCall, type OutboundCallOptions } from './outbound-call.js';
 import { AccountCredentials, RegistrationClient, type RegistrationAccount } from './registration-client.js';
 import { passthroughHandlerFactory } from './sdp-passthrough.js';
 import type { ListenerSpec, Received } from './sip-sockets.js';
@@ -146,6 +147,14 @@ export class EmbeddedBackend implements SignalingBackend {
     // ua.stop() can wait forever on sessions that never got their ACK.
     await withTimeout(this.#ua.stop(), STOP_GRACE_MS);
     await this.#transport.disconnect();
+  }
+
+  /** Places a call (UAC) from this stack; see outbound-call.ts. */
+  placeCall(options: OutboundCallOptions): Promise<OutboundCall> {
+    return placeCall(this.#ua, options, (dialog) => {
+      this.#dialogs.add(dialog);
+      dialog.events.once('terminated', () => this.#dialogs.delete(dialog));
+    });
   }
 
   async unregister(): Promise<void> {

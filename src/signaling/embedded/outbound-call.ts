@@ -1,0 +1,98 @@
+// A call we place (UAC) on the embedded stack: INVITE with our offer, provisional responses,
+// 2xx → ACK (sip.js) → a Dialog like any other; a final failure rejects with its status.
+// Used by `grok-sip call` and the call benchmarks.
+import { performance } from 'node:perf_hooks';
+import { Inviter, SessionState, UserAgent } from 'sip.js';
+import type { Dialog } from '../signaling-backend.js';
+import { EmbeddedDialog } from './embedded-call.js';
+import { SdpExchange, attachExchange } from './sdp-passthrough.js';
+
+export interface OutboundCallOptions {
+  /** sip:user@host[:port][;transport=tcp] */
+  readonly target: string;
+  readonly offerSdp: string;
+  /** From user (default the UA's contact user). */
+  readonly fromUser?: string;
+  /** Extra request headers, `Name: value` each. */
+  readonly extraHeaders?: readonly string[];
+  /** No final response within this time → CANCEL and reject (default 32 s, Timer B). */
+  readonly timeoutMs?: number;
+}
+
+export interface OutboundCall {
+  readonly dialog: Dialog;
+  /** INVITE sent → 2xx received. */
+  readonly setupMs: number;
+  /** The answer in the 2xx. */
+  readonly remoteSdp: string;
+}
+
+export class OutboundCallError extends Error {
+  /** Final SIP status (408 for our own timeout), undefined for a local failure. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.name = 'OutboundCallError';
+    this.status = status;
+  }
+}
+
+export function placeCall(
+  ua: UserAgent,
+  options: OutboundCallOptions,
+  onDialog: (dialog: EmbeddedDialog) => void,
+): Promise<OutboundCall> {
+  const target = UserAgent.makeURI(options.target);
+  if (target === undefined) {
+    return Promise.reject(new TypeError(`${JSON.stringify(options.target)} is not a SIP URI`));
+  }
+  const fromUri =
+    options.fromUser !== undefined
+      ? UserAgent.makeURI(`sip:${options.fromUser}@${ua.configuration.uri.host}`)
+      : undefined;
+  const inviter = new Inviter(ua, target, {
+    extraHeaders: [...(options.extraHeaders ?? [])],
+    ...(fromUri !== undefined && { params: { fromUri } }),
+  });
+  const exchange = new SdpExchange(null);
+  exchange.localSdp = options.offerSdp;
+  attachExchange(inviter, exchange);
+  const dialog = new EmbeddedDialog(inviter, exchange, { outbound: true });
+  const startedAtMs = performance.now();
+  return new Promise<OutboundCall>((resolve, reject) => {
+    let settled = false;
+    const fail = (err: OutboundCallError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    };
+    const timeoutMs = options.timeoutMs ?? 32_000;
+    const timer = setTimeout(() => {
+      fail(new OutboundCallError(`no final response within ${timeoutMs} ms`, 408));
+      inviter.cancel().catch(() => undefined);
+    }, timeoutMs);
+    inviter.stateChange.addListener((state) => {
+      if (state === SessionState.Established && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        exchange.settled = true;
+        onDialog(dialog);
+        resolve({ dialog, setupMs: performance.now() - startedAtMs, remoteSdp: exchange.remoteSdp ?? '' });
+      } else if (state === SessionState.Terminated) {
+        // sip.js ends the session before it calls onReject: let the status reach us first.
+        setImmediate(() => fail(new OutboundCallError('the call ended before it was answered')));
+      }
+    });
+    inviter
+      .invite({
+        requestDelegate: {
+          onReject: (response) => {
+            const { statusCode, reasonPhrase } = response.message;
+            fail(new OutboundCallError(`${statusCode} ${reasonPhrase}`, statusCode));
+          },
+        },
+      })
+      .catch((err: unknown) => fail(new OutboundCallError(`INVITE not sent: ${(err as Error).message}`)));
+  });
+}
