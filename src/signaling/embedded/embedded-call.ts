@@ -236,17 +236,36 @@ export class EmbeddedDialog implements Dialog {
     if (target === undefined)
       return Promise.reject(new TypeError(`refer target ${JSON.stringify(targetUri)} is not a SIP URI`));
     return new Promise<ReferOutcome>((resolve) => {
+      let referAccepted = false;
+      let settled = false;
       const timer = setTimeout(
-        () => resolve({ accepted: true, status: 408, reason: 'no final NOTIFY' }),
+        () => done({ accepted: true, status: 408, reason: 'no final NOTIFY' }),
         REFER_OUTCOME_MS,
       );
+      // A transferee may hang up right after the transfer without a final NOTIFY: answer at once
+      // instead of holding the caller in silence until REFER_OUTCOME_MS.
+      const onState = (state: SessionState): void => {
+        if (state !== SessionState.Terminated) return;
+        done(
+          referAccepted
+            ? { accepted: true, status: 0, reason: 'call ended before the final NOTIFY' }
+            : { accepted: false, status: 0, reason: 'call ended before the REFER was answered' },
+        );
+      };
       const done = (outcome: ReferOutcome): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        this.#invitation.stateChange.removeListener(onState);
         resolve(outcome);
       };
+      this.#invitation.stateChange.addListener(onState);
       this.#invitation
         .refer(target, {
           requestDelegate: {
+            onAccept: () => {
+              referAccepted = true;
+            },
             onReject: (response) =>
               done({
                 accepted: false,
@@ -256,10 +275,19 @@ export class EmbeddedDialog implements Dialog {
           },
           onNotify: (notification) => {
             notification.accept().catch(() => undefined);
+            const request = notification.request;
+            // sip.js hands every in-dialog NOTIFY here once a REFER was sent; only the refer
+            // event package carries the transfer's progress (RFC 3515 §2.4.4).
+            if (!/^refer\b/i.test(request.getHeader('event') ?? '')) return;
+            // A NOTIFY may overtake the 202 (RFC 3515 §2.4.7): it implies acceptance.
+            referAccepted = true;
             // RFC 3515 §2.4.5: the body is a message/sipfrag status line of the new call.
-            const m = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/m.exec(notification.request.body);
-            if (m !== null && Number(m[1]) >= 200)
+            const m = /^SIP\/2\.0\s+(\d{3})\s*(.*)$/m.exec(request.body);
+            if (m !== null && Number(m[1]) >= 200) {
               done({ accepted: true, status: Number(m[1]), reason: m[2]!.trim() });
+            } else if (/^\s*terminated/i.test(request.getHeader('subscription-state') ?? '')) {
+              done({ accepted: true, status: 408, reason: 'subscription ended without a final status' });
+            }
           },
         })
         .catch((err: unknown) => done({ accepted: false, status: 0, reason: String(err) }));
