@@ -1,7 +1,7 @@
 // The tools a profile gives its agent: declared to the model in session.update, run here when
 // the model calls them. Server-side tools (web_search, x_search, collections) are only declared;
 // xAI runs them. Every call gets a JSON result (or `{"error": …}`), never an exception.
-import type { Logger } from '../../observability/logger.js';
+import { LogOnce, type Logger } from '../../observability/logger.js';
 import type { RealtimeFunctionCall, RealtimeTool } from '../../realtime/index.js';
 import type { AgentTool } from '../agent-profile.js';
 import type { CallControl } from './call-control.js';
@@ -35,6 +35,8 @@ export class AgentTools {
   readonly #tools: readonly AgentTool[];
   readonly #control: CallControl;
   readonly #options: AgentToolsOptions;
+  /** One instance per call: each kind of failure is logged once per call. */
+  readonly #logOnce = new LogOnce(100);
 
   constructor(tools: readonly AgentTool[], control: CallControl, options: AgentToolsOptions) {
     this.#tools = tools;
@@ -95,10 +97,12 @@ export class AgentTools {
   }
 
   async handle(call: RealtimeFunctionCall): Promise<ToolResult> {
-    const error = (message: string): ToolResult => ({
-      output: JSON.stringify({ error: message }),
-      reply: true,
-    });
+    // The model gets the reason and may retry; the log gets each kind of mistake once per call.
+    const error = (message: string): ToolResult => {
+      if (this.#logOnce.first(message))
+        this.#options.log.warn({ tool: call.name, error: message }, 'tool call refused');
+      return { output: JSON.stringify({ error: message }), reply: true };
+    };
     let args: unknown;
     try {
       args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
@@ -113,14 +117,20 @@ export class AgentTools {
       switch (call.name) {
         case endCallName:
           if (!this.#has('end_call')) break;
+          // No reply: the model speaks its goodbye before calling end_call (the declaration says so),
+          // in the same response, so the farewell is already queued; the BYE waits for it to play
+          // out, or for hangupTimeoutMs when the model produced no audio (peers.md §7.7). Asking
+          // for a reply instead would race a second goodbye against the BYE.
           this.#control.hangupAfterPlayout(this.#options.hangupTimeoutMs ?? 5000);
           return { output: JSON.stringify({ ok: true }), reply: false };
         case transferName: {
           const tool = this.#tools.find((t) => t.type === 'transfer');
           if (tool === undefined) break;
           const name = fields.target;
-          const uri = typeof name === 'string' ? tool.targets[name] : undefined;
-          if (uri === undefined) {
+          // Own keys only: "toString" or "__proto__" must not reach the prototype.
+          const uri =
+            typeof name === 'string' && Object.hasOwn(tool.targets, name) ? tool.targets[name] : undefined;
+          if (typeof uri !== 'string') {
             return error(`${transferName}: target must be one of ${Object.keys(tool.targets).join(', ')}`);
           }
           const outcome = await this.#control.transfer(uri);
@@ -144,12 +154,12 @@ export class AgentTools {
           const output = await callWebhookFunction(call.name, args, this.#options.callId ?? '', fn.webhook, {
             fetch: this.#options.fetch ?? fetch,
             log: this.#options.log,
+            logOnce: this.#logOnce,
           });
           return { output, reply: true };
         }
       }
     } catch (err) {
-      this.#options.log.warn({ tool: call.name, err: (err as Error).message }, 'tool failed');
       return error(`${call.name} failed: ${(err as Error).message}`);
     }
     return error(`${call.name} is not a tool of this agent`);

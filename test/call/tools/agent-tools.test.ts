@@ -2,6 +2,8 @@
 // against a real HTTP server on 127.0.0.1 (success, HTTP error, timeout, non-JSON, bad args).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import t from 'tap';
 import type { AgentTool } from '../../../src/call/agent-profile.js';
 import { AgentTools } from '../../../src/call/tools/agent-tools.js';
@@ -21,6 +23,7 @@ class RecordingControl implements CallControl {
     return this.referOutcome;
   }
   async sendDtmf(digits: string): Promise<void> {
+    if (digits === '0000') throw new RangeError('RTP stream closed');
     this.actions.push(`dtmf ${digits}`);
   }
 }
@@ -56,11 +59,41 @@ t.test('declarations for session.update', async (t) => {
     { type: 'end_call' },
     { type: 'transfer', targets: { sales: 'sip:4001@127.0.0.1', support: 'sip:4002@127.0.0.1' } },
     { type: 'send_dtmf' },
+    {
+      type: 'function',
+      name: 'lookup_order',
+      description: 'Find an order',
+      parameters: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      webhook: { url: 'http://127.0.0.1:1/x', headers: { authorization: 'Bearer x' }, timeoutMs: 1000 },
+    },
   ];
   const declared = new AgentTools(tools, new RecordingControl(), { log: logger }).realtimeTools();
   t.same(
     declared.map((d) => (d.type === 'function' ? d.name : d.type)),
-    ['web_search', 'x_search', 'file_search', 'end_call', 'transfer_call', 'send_dtmf'],
+    ['web_search', 'x_search', 'file_search', 'end_call', 'transfer_call', 'send_dtmf', 'lookup_order'],
+  );
+  t.same(declared[2], { type: 'file_search', vectorStoreIds: ['col1'] });
+  t.match(declared[3], {
+    type: 'function',
+    description: /goodbye/i,
+    parameters: { type: 'object', properties: { reason: { type: 'string' } } },
+  });
+  t.notOk((declared[3] as { parameters: { required?: unknown } }).parameters.required, 'reason is optional');
+  t.match(declared[5], {
+    parameters: {
+      properties: { digits: { type: 'string', pattern: '^[0-9*#A-D]{1,32}$' } },
+      required: ['digits'],
+    },
+  });
+  t.same(
+    declared[6],
+    {
+      type: 'function',
+      name: 'lookup_order',
+      description: 'Find an order',
+      parameters: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+    },
+    'a webhook function is declared as written, without its webhook',
   );
   const transfer = declared[4];
   t.same(
@@ -113,6 +146,11 @@ t.test('call control tools', async (t) => {
     tools.handle(call('send_dtmf', '{not json')),
     tools.handle(call('send_dtmf', '[1,2]')),
     tools.handle(call('rm_rf', {})),
+    tools.handle(call('transfer_call', { target: 'toString' })),
+    tools.handle(call('transfer_call', { target: '__proto__' })),
+    tools.handle(call('transfer_call', {})),
+    tools.handle(call('send_dtmf', { digits: 123 })),
+    tools.handle(call('send_dtmf', { digits: '0000' })),
   ]);
   t.same(
     errors.map((e) => (JSON.parse(e.output) as { error: string }).error),
@@ -122,9 +160,20 @@ t.test('call control tools', async (t) => {
       'send_dtmf: arguments are not valid JSON',
       'send_dtmf: arguments must be a JSON object',
       'rm_rf is not a tool of this agent',
+      'transfer_call: target must be one of sales',
+      'transfer_call: target must be one of sales',
+      'transfer_call: target must be one of sales',
+      'send_dtmf: digits must match ^[0-9*#A-D]{1,32}$',
+      'send_dtmf failed: RTP stream closed',
     ],
   );
+  t.ok(
+    errors.every((e) => e.reply),
+    'every refusal goes back to the model',
+  );
   t.equal(control.actions.length, 4, 'bad calls did nothing to the call');
+
+  t.same(await tools.handle(call('end_call', '')), { output: '{"ok":true}', reply: false }, 'no arguments');
 
   const noTools = new AgentTools([], control, { log: logger });
   t.match(JSON.parse((await noTools.handle(call('end_call', {}))).output), { error: /not a tool/ });
@@ -198,4 +247,79 @@ t.test('webhook functions over real HTTP', async (t) => {
   t.match(JSON.parse((await unreachable.handle(call('lookup', {}))).output), {
     error: /^webhook lookup: request failed \(.*ECONNREFUSED/,
   });
+});
+
+t.test('failures are logged once per call and kind, header values never', async (t) => {
+  const lines: { msg: string; kind?: string; error?: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as (typeof lines)[number]);
+      done();
+    },
+  });
+  const log = pino({ level: 'info' }, sink);
+  let posts = 0;
+  const url = await webhookServer(t, (body, _req, res) => {
+    posts++;
+    const mode = (JSON.parse(body) as { arguments: { mode: string } }).arguments.mode;
+    if (mode === 'error') res.writeHead(503).end('busy');
+    // 'slow': never answered
+  });
+  const secret = 'Bearer tok-9f8e7d';
+  const tools = new AgentTools(
+    [
+      {
+        type: 'function',
+        name: 'lookup',
+        description: 'x',
+        parameters: { type: 'object' },
+        webhook: {
+          url: `${url}?key=qs-secret`,
+          headers: { authorization: secret, 'x-api-key': secret },
+          timeoutMs: 200,
+        },
+      },
+    ],
+    new RecordingControl(),
+    { log },
+  );
+  for (let i = 0; i < 3; i++) {
+    t.match(JSON.parse((await tools.handle(call('lookup', { mode: 'error' }))).output), {
+      error: 'webhook lookup: HTTP 503: busy',
+    });
+  }
+  for (let i = 0; i < 2; i++) await tools.handle(call('lookup', { mode: 'slow' }));
+  for (let i = 0; i < 3; i++) {
+    t.same(JSON.parse((await tools.handle(call('lookup', '{"mode":'))).output), {
+      error: 'lookup: arguments are not valid JSON',
+    });
+  }
+  t.equal(posts, 5, 'bad arguments never reached the webhook');
+  t.same(
+    lines.map((l) => [l.msg, l.kind ?? l.error]),
+    [
+      ['webhook function failed', 'http'],
+      ['webhook function failed', 'timeout'],
+      ['tool call refused', 'lookup: arguments are not valid JSON'],
+    ],
+    'one line per kind of failure',
+  );
+  t.notMatch(JSON.stringify(lines), /tok-9f8e7d|qs-secret/, 'no header value or query string in the log');
+
+  const nextCall = new AgentTools(
+    [
+      {
+        type: 'function',
+        name: 'lookup',
+        description: 'x',
+        parameters: {},
+        webhook: { url, headers: {}, timeoutMs: 200 },
+      },
+    ],
+    new RecordingControl(),
+    { log },
+  );
+  await nextCall.handle(call('lookup', { mode: 'error' }));
+  t.equal(lines.length, 4, 'the next call logs its own first failure');
 });
