@@ -33,29 +33,35 @@ export async function callWebhookFunction(
       deps.log.warn({ tool: name, url: redactUrl(target.url), kind, reason }, 'webhook function failed');
     return JSON.stringify({ error: `webhook ${name}: ${reason}` });
   };
+  const signal = AbortSignal.timeout(target.timeoutMs);
+  const timedOut = (): string => fail('timeout', `no answer within ${target.timeoutMs} ms`);
   let response: Response;
   try {
     response = await deps.fetch(target.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', ...target.headers },
       body: JSON.stringify({ name, arguments: args, callId }),
-      signal: AbortSignal.timeout(target.timeoutMs),
+      signal,
+      // A redirect would carry the headers (tokens) to wherever it points: not followed.
+      redirect: 'manual',
     });
   } catch (err) {
     const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError')
-      return fail('timeout', `no answer within ${target.timeoutMs} ms`);
+    if (signal.aborted) return timedOut();
     return fail('network', `request failed (${(e.cause as Error | undefined)?.message ?? e.message})`);
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = await response.text();
+    text = await boundedText(response, maxResultBytes);
   } catch (err) {
+    if (signal.aborted) return timedOut();
     return fail('read', `reading the response failed (${(err as Error).message})`);
   }
+  if (response.status >= 300 && response.status < 400)
+    return fail('http', `HTTP ${response.status} redirect (not followed)`);
   if (!response.ok) return fail('http', `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
-  if (Buffer.byteLength(text) > maxResultBytes)
-    return fail('too-large', `result larger than ${maxResultBytes} bytes`);
+  if (text === null) return fail('too-large', `result larger than ${maxResultBytes} bytes`);
+  if (text.trim() === '') return JSON.stringify({ ok: true });
   const type = response.headers.get('content-type') ?? '';
   if (/json/i.test(type)) {
     try {
@@ -65,6 +71,20 @@ export async function callWebhookFunction(
     }
   }
   return JSON.stringify({ result: text });
+}
+
+/** The body as text, or null once it passes maxBytes (the rest is not read). */
+async function boundedText(response: Response, maxBytes: number): Promise<string | null> {
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    // Leaving the loop cancels the stream: the rest is never read.
+    if (size > maxBytes) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The URL without credentials or query (tokens live there too). */

@@ -199,6 +199,18 @@ t.test('webhook functions over real HTTP', async (t) => {
         return;
       case 'slow':
         return; // never answers: the tool's timeout must fire
+      case 'stall-body':
+        res.writeHead(200, { 'content-type': 'application/json' }).write('{"partial":');
+        return; // headers and half a body, then nothing
+      case 'redirect':
+        res.writeHead(307, { location: 'http://127.0.0.1:9/steal' }).end();
+        return;
+      case 'big':
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(100_000));
+        return;
+      case 'empty':
+        res.writeHead(204).end();
+        return;
     }
   });
   const tools = new AgentTools(
@@ -225,6 +237,11 @@ t.test('webhook functions over real HTTP', async (t) => {
   t.same(await output('bad-json'), { error: 'webhook lookup: the response says JSON but does not parse' });
   t.same(await output('error'), { error: 'webhook lookup: HTTP 500: database down' });
   t.same(await output('slow'), { error: 'webhook lookup: no answer within 300 ms' });
+  t.same(await output('stall-body'), { error: 'webhook lookup: no answer within 300 ms' }, 'body cut off');
+  t.same(await output('redirect'), { error: 'webhook lookup: HTTP 307 redirect (not followed)' });
+  t.same(await output('big'), { error: 'webhook lookup: result larger than 65536 bytes' });
+  t.same(await output('empty'), { ok: true }, 'an empty 2xx body is a plain success');
+  t.equal(seen.length, 9, 'the redirect was not followed (one request per call)');
 
   // A port that was free a moment ago: nothing listens there now.
   const closed = http.createServer();
