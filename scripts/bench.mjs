@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: compiles each bench/*.cc against the native core's sources (same -O3 flags as the
 // addon) and speexdsp (the reference; Debian libspeexdsp-dev, installed here when missing), runs them
-// one after the other and prints their tables. Benchmarks print numbers; they assert nothing.
+// one after the other and prints their tables; then runs each bench/*.ts (call-level measurements). Benchmarks print numbers; they assert nothing.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +24,11 @@ const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8
 const only = process.argv.slice(2);
 const benches = readdirSync(path.join(root, 'bench'))
   .filter((f) => f.endsWith('.cc'))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+
+const scriptBenches = readdirSync(path.join(root, 'bench'))
+  .filter((f) => f.endsWith('.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
@@ -50,4 +55,13 @@ for (const file of benches) {
   }
   console.log(`\n=== ${file} ===`);
   spawnSync(exe, [], { stdio: 'inherit' });
+}
+
+// TypeScript benches run the real process pieces (SIP, RTP, WebSocket) over loopback.
+for (const file of scriptBenches) {
+  console.log(`\n=== ${file} ===`);
+  spawnSync(process.execPath, ['--import=tsx', path.join(root, 'bench', file)], {
+    stdio: 'inherit',
+    cwd: root,
+  });
 }
