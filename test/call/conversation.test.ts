@@ -49,6 +49,10 @@ agents:
         - { type: end_call }
         - { type: send_dtmf }
         - { type: transfer, targets: { sales: 'sip:4001@127.0.0.1' } }
+    - name: greeter
+      instructions: Greet the caller.
+      greeting: Welcome to Example Corp.
+  routes: [{ match: greet, agent: greeter }]
 `,
   {},
 );
@@ -117,10 +121,28 @@ t.test('conversation', async (t) => {
     await sleep(300); // the ACK and the media clock's first ticks
   };
 
+  await t.test('the greeting is spoken at answer', async (t) => {
+    const from = agent.received.length;
+    const result = await sipp(t, 'uac_dtmf.xml', 'greet');
+    t.equal(result.code, 0, 'SIPp call completed');
+    const first = agent.received.slice(from).find((e) => e.event.type === 'response.create')?.event;
+    t.match(
+      first?.type === 'response.create' ? first.response?.instructions : undefined,
+      /Welcome to Example Corp\./,
+      'the first response asks for the greeting, verbatim',
+    );
+    const record = records.at(-1)!;
+    t.equal(record.agent, 'greeter');
+    t.ok(
+      record.firstAgentAudioMs !== undefined && record.firstAgentAudioMs < 1000,
+      `the caller heard the agent ${record.firstAgentAudioMs} ms after the answer`,
+    );
+  });
+
   await t.test('barge-in stops agent audio within 40 ms of speech_started', async (t) => {
     const capture = await captureUdpTo(t, mediaPort + 10, path.join(work, 'barge.pcap'));
     const call = sipp(t, 'uac_speak_late_pcmu.xml', '4000');
-    await connected(1);
+    await connected(2);
     const fromEvent = agent.received.length;
     const startedAtMs = Date.now();
     agent.runStep({ kind: 'long_response', durationMs: 8000 });
@@ -174,7 +196,7 @@ t.test('conversation', async (t) => {
 
   await t.test('end_call: the farewell plays, then BYE', async (t) => {
     const call = sipp(t, 'uac_recv_bye.xml', '4000');
-    await connected(3);
+    await connected(4);
     const from = agent.received.length;
     const doneBefore = agent.sent.filter((e) => e.type === 'response.done').length;
     agent.runStep({ kind: 'say', text: 'Goodbye!', durationMs: 1000 });
@@ -199,7 +221,7 @@ t.test('conversation', async (t) => {
 
   await t.test('transfer: REFER, NOTIFY 200 sipfrag, then BYE', async (t) => {
     const call = sipp(t, 'uac_accept_refer.xml', 'transfer');
-    await connected(4);
+    await connected(5);
     agent.runStep({ kind: 'function_call', name: 'transfer_call', arguments: '{"target":"sales"}' });
     const result = await call;
     t.equal(
