@@ -1,59 +1,98 @@
-// GET /metrics (Prometheus text), /healthz (the process answers), /readyz (SIP is listening and
-// not draining; registrations, when configured, are up). Bound to http.address (loopback by
-// default): these are for the operator's scraper and orchestrator, not the internet.
+// GET /metrics (Prometheus text), /healthz (the process answers), /readyz (the app says it takes
+// calls: SIP listening, not draining, registrations up when configured). Bound to http.address
+// (loopback by default): these are for the operator's scraper and orchestrator, not the internet.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from './logger.js';
+import { logger as rootLogger, LogOnce, type Logger } from './logger.js';
 
 export interface HealthReport {
   readonly live: boolean;
   readonly ready: boolean;
+  /** Merged into the JSON body of /healthz and /readyz (e.g. activeCalls, draining, unregistered). */
   readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
 }
 
 export interface HttpEndpointsOptions {
   readonly address: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
-  readonly metrics: { readonly contentType: string; metrics(): Promise<string> };
+  readonly metrics: MetricsSource;
   readonly health: () => HealthReport;
-  readonly log: Logger;
+  /** Defaults to the root logger. */
+  readonly log?: Logger;
 }
 
 export interface HttpEndpoints {
+  /** The bound port (the real one when 0 was asked). */
   readonly port: number;
+  /** http://address:port, IPv6 in brackets. */
   readonly url: string;
   close(): Promise<void>;
 }
 
 export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise<HttpEndpoints> {
+  const log = options.log ?? rootLogger;
+  const once = new LogOnce();
+  const fail = (res: http.ServerResponse, key: string, err: unknown): void => {
+    if (once.first(key))
+      log.error({ err: err instanceof Error ? err.message : String(err) }, `${key} failed`);
+    if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('internal error\n');
+  };
+
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    // HEAD is GET without a body (RFC 9110 §9.3.2); node drops the body itself.
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;
     }
+    const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      options.metrics.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': options.metrics.contentType }).end(text),
-        (err: unknown) => {
-          options.log.error({ err: (err as Error).message }, 'metrics collection failed');
-          res.writeHead(500).end();
-        },
+      let text: Promise<string>;
+      try {
+        text = options.metrics.metrics();
+      } catch (err) {
+        fail(res, 'metrics collection', err);
+        return;
+      }
+      text.then(
+        (body) => res.writeHead(200, { 'content-type': options.metrics.contentType }).end(body),
+        (err: unknown) => fail(res, 'metrics collection', err),
       );
       return;
     }
     if (path === '/healthz' || path === '/readyz') {
-      const report = options.health();
+      let report: HealthReport;
+      try {
+        report = options.health();
+      } catch (err) {
+        fail(res, 'health report', err);
+        return;
+      }
       const ok = path === '/healthz' ? report.live : report.ready;
-      res
-        .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report.detail }));
+      let body: string;
+      try {
+        body = JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report.detail });
+      } catch (err) {
+        // A detail that cannot be serialised (cycle, BigInt) must not hide the status code.
+        if (once.first('health detail')) log.error({ err: (err as Error).message }, 'health detail not JSON');
+        body = JSON.stringify({ status: ok ? 'ok' : 'unavailable' });
+      }
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(body);
       return;
     }
-    res.writeHead(404).end();
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
-  server.on('clientError', (_err, socket) => socket.destroy());
+  // Malformed HTTP: answer 400 when the socket still takes it, never throw.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.address, () => {
@@ -61,15 +100,17 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
       resolve();
     });
   });
+  server.on('error', (err) => log.error({ err: err.message }, 'http endpoints error'));
   const port = (server.address() as AddressInfo).port;
   const host = options.address.includes(':') ? `[${options.address}]` : options.address;
+  let closing: Promise<void> | undefined;
   return {
     port,
     url: `http://${host}:${port}`,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
+      (closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-      }),
+        server.closeAllConnections();
+      })),
   };
 }
