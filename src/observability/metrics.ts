@@ -1,22 +1,42 @@
 // Prometheus metrics of one grok-sip process, on its own registry (tests run several apps in one
-// process). Fed by the call layer through CallObserver, by the app (active calls) and by the
-// signaling backend (registration state). Names and buckets are for telephony: setup in ms to
-// seconds, first audio and turn latency from 50 ms to 10 s.
+// process, and prom-client's global registry would mix them). Fed by the call layer through
+// CallObserver, by the app (callStarted) and by the signaling backend (setRegistration).
+// Buckets are for telephony: setup from 5 ms (local agent) to 5 s (slow agent handshake), first
+// audio and turn latency from 50 ms to 10 s.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
 import type { RegistrationState, RegistrationStatus } from '../signaling/signaling-backend.js';
 
-const registrationValue: Record<RegistrationStatus, number> = {
+const PREFIX = 'grok_sip_';
+
+/** grok_sip_registration_state values. */
+export const REGISTRATION_STATE_VALUE: Readonly<Record<RegistrationStatus, number>> = {
   unregistered: 0,
   registering: 1,
   registered: 2,
   failed: 3,
 };
 
-const latencyBuckets = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+const SETUP_BUCKETS_SEC = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+const LATENCY_BUCKETS_SEC = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+// RFC 3550 jitter of a healthy LAN is < 1 ms, a loaded trunk 5–30 ms; > 100 ms breaks a 200 ms buffer.
+const JITTER_BUCKETS_SEC = [0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32];
 
+export interface GrokSipMetricsOptions {
+  /** prom-client default process metrics (CPU, memory, event loop lag, …) on this registry. Default true. */
+  readonly processMetrics?: boolean;
+}
+
+/**
+ * Active calls: a call counts as active from callStarted(callId) — which the app calls only once
+ * a call is accepted for answering (routed, not refused) — until ended() with the same callId.
+ * Calls refused before that (404, 488, 503, policy) still reach ended() and calls_total, but never
+ * the active_calls gauge. started() of CallObserver fires for every INVITE handed to a CallSession,
+ * refused ones included, so it does not touch the gauge.
+ */
 export class GrokSipMetrics implements CallObserver {
   readonly registry = new Registry();
+  readonly #activeCallIds = new Set<string>();
   readonly #activeCalls: Gauge;
   readonly #calls: Counter<'result'>;
   readonly #setup: Histogram;
@@ -30,89 +50,101 @@ export class GrokSipMetrics implements CallObserver {
   readonly #realtimeErrors: Counter<'kind'>;
   readonly #registration: Gauge<'aor'>;
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  constructor(options: GrokSipMetricsOptions = {}) {
     const registers = [this.registry];
-    if (options.processMetrics !== false)
-      collectDefaultMetrics({ register: this.registry, prefix: 'grok_sip_' });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     this.#activeCalls = new Gauge({
-      name: 'grok_sip_active_calls',
-      help: 'Calls from INVITE to their end (refused ones for the moment they take)',
+      name: `${PREFIX}active_calls`,
+      help: 'Calls accepted for answering and not yet ended (refused calls are never counted)',
       registers,
     });
     this.#calls = new Counter({
-      name: 'grok_sip_calls_total',
-      help: 'Calls by how they ended (CallEndReason: remote-bye, agent-hangup, rejected, cancelled, …)',
+      name: `${PREFIX}calls_total`,
+      help: 'Calls by how they ended (CallEndReason: remote-bye, agent-hangup, rejected, cancelled, ...)',
       labelNames: ['result'],
       registers,
     });
     this.#setup = new Histogram({
-      name: 'grok_sip_call_setup_seconds',
+      name: `${PREFIX}call_setup_seconds`,
       help: 'INVITE received to 200 OK sent (includes opening the agent session)',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      buckets: SETUP_BUCKETS_SEC,
       registers,
     });
     this.#firstAudio = new Histogram({
-      name: 'grok_sip_first_agent_audio_seconds',
+      name: `${PREFIX}first_agent_audio_seconds`,
       help: '200 OK sent to the first agent audio packet on RTP',
-      buckets: latencyBuckets,
+      buckets: LATENCY_BUCKETS_SEC,
       registers,
     });
     this.#turnLatency = new Histogram({
-      name: 'grok_sip_turn_latency_seconds',
+      name: `${PREFIX}turn_latency_seconds`,
       help: 'Caller stopped speaking (speech_stopped) to the first agent audio packet on RTP',
-      buckets: latencyBuckets,
+      buckets: LATENCY_BUCKETS_SEC,
       registers,
     });
     this.#jitter = new Histogram({
-      name: 'grok_sip_rtp_jitter_seconds',
-      help: 'Inbound interarrival jitter (RFC 3550 6.4.1) at the end of each call',
-      buckets: [0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32],
+      name: `${PREFIX}rtp_jitter_seconds`,
+      help: 'Inbound interarrival jitter (RFC 3550 6.4.1), final value of each call with media',
+      buckets: JITTER_BUCKETS_SEC,
       registers,
     });
     this.#lost = new Counter({
-      name: 'grok_sip_rtp_lost_packets_total',
-      help: 'Inbound RTP packets never received',
+      name: `${PREFIX}rtp_lost_packets_total`,
+      help: 'Inbound RTP packets never received (sequence gaps)',
       registers,
     });
     this.#concealed = new Counter({
-      name: 'grok_sip_plc_concealed_frames_total',
+      name: `${PREFIX}plc_concealed_frames_total`,
       help: '20 ms caller frames filled by packet-loss concealment',
       registers,
     });
     this.#underruns = new Counter({
-      name: 'grok_sip_playout_underruns_total',
-      help: 'Times the agent playout queue ran dry in the middle of a response',
+      name: `${PREFIX}playout_underruns_total`,
+      help: 'Outbound ticks with the agent talking and nothing queued',
       registers,
     });
     this.#bargeIns = new Counter({
-      name: 'grok_sip_barge_ins_total',
+      name: `${PREFIX}barge_ins_total`,
       help: 'Caller speech that cut the agent off',
       registers,
     });
     this.#realtimeErrors = new Counter({
-      name: 'grok_sip_realtime_errors_total',
-      help: 'Realtime API errors (fatal ones end the agent session)',
+      name: `${PREFIX}realtime_errors_total`,
+      help: 'Realtime API errors by kind (fatal ones end the agent session)',
       labelNames: ['kind'],
       registers,
     });
     this.#registration = new Gauge({
-      name: 'grok_sip_registration_state',
-      help: 'Per account: 0 unregistered, 1 registering, 2 registered, 3 failed',
+      name: `${PREFIX}registration_state`,
+      help: 'Per AOR: 0 unregistered, 1 registering, 2 registered, 3 failed',
       labelNames: ['aor'],
       registers,
     });
   }
 
-  started(): void {
-    this.#activeCalls.inc();
+  /** The call was accepted for answering: it counts in active_calls until ended(record with this callId). */
+  callStarted(callId: string): void {
+    if (typeof callId !== 'string') throw new TypeError(`callId must be a string, got ${typeof callId}`);
+    this.#activeCallIds.add(callId);
+    this.#activeCalls.set(this.#activeCallIds.size);
+  }
+
+  /** CallObserver: every INVITE handed to a CallSession, refused ones included; see the class comment. */
+  started(): void {}
+
+  /** Calls counted by callStarted() and not ended yet. */
+  get activeCalls(): number {
+    return this.#activeCallIds.size;
   }
 
   setRegistration(state: RegistrationState): void {
-    this.#registration.set({ aor: state.aor }, registrationValue[state.status]);
+    const value = REGISTRATION_STATE_VALUE[state.status];
+    if (value === undefined) throw new RangeError(`unknown registration status ${String(state.status)}`);
+    this.#registration.set({ aor: state.aor }, value);
   }
 
   turnLatency(ms: number): void {
-    this.#turnLatency.observe(ms / 1000);
+    if (Number.isFinite(ms) && ms >= 0) this.#turnLatency.observe(ms / 1000);
   }
 
   bargeIn(): void {
@@ -124,19 +156,20 @@ export class GrokSipMetrics implements CallObserver {
   }
 
   ended(record: CallDetailRecord): void {
-    this.#activeCalls.dec();
+    if (this.#activeCallIds.delete(record.callId)) this.#activeCalls.set(this.#activeCallIds.size);
     this.#calls.inc({ result: record.endReason });
-    if (record.setupMs !== undefined) this.#setup.observe(record.setupMs / 1000);
-    if (record.firstAgentAudioMs !== undefined) this.#firstAudio.observe(record.firstAgentAudioMs / 1000);
+    observeMs(this.#setup, record.setupMs);
+    observeMs(this.#firstAudio, record.firstAgentAudioMs);
     const media = record.media;
     if (media !== undefined) {
-      this.#jitter.observe(media.jitterMs / 1000);
-      this.#lost.inc(media.lost);
-      this.#concealed.inc(media.concealedFrames);
-      this.#underruns.inc(media.playoutUnderruns);
+      observeMs(this.#jitter, media.jitterMs);
+      incBy(this.#lost, media.lost);
+      incBy(this.#concealed, media.concealedFrames);
+      incBy(this.#underruns, media.playoutUnderruns);
     }
   }
 
+  /** Content-Type of metrics(): the Prometheus text exposition format. */
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -144,4 +177,13 @@ export class GrokSipMetrics implements CallObserver {
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+// A NaN or negative value (a bug upstream) would poison a histogram's sum or throw in inc().
+function observeMs(histogram: Histogram, ms: number | undefined): void {
+  if (ms !== undefined && Number.isFinite(ms) && ms >= 0) histogram.observe(ms / 1000);
+}
+
+function incBy(counter: Counter, n: number): void {
+  if (Number.isFinite(n) && n > 0) counter.inc(n);
 }
