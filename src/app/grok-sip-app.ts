@@ -11,6 +11,7 @@ import { AgentRouter } from '../call/routing.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import { mediaClock, type MediaClock } from '../media/media-clock.js';
 import { PortPool } from '../media/port-pool.js';
+import { CallDetailLog } from '../observability/call-detail-log.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { startLocalAgent, type LocalAgent, type LocalAgentOptions } from '../realtime/index.js';
 import { InboundPolicy } from '../signaling/inbound-policy.js';
@@ -89,6 +90,10 @@ export async function startGrokSip(
     ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
   };
 
+  const cdrLog = new CallDetailLog({
+    log,
+    ...(config.cdr.file !== undefined && { cdrFile: config.cdr.file }),
+  });
   const policy = new InboundPolicy(config.sip.inbound);
   const backend = createSignalingBackend(config, (request) => policy.decide(request), log);
   let draining = false;
@@ -97,11 +102,11 @@ export async function startGrokSip(
       call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
       return;
     }
-    observer?.started();
     const session = new CallSession(call, services);
     sessions.add(session);
     void session.done.then((record) => {
       sessions.delete(session);
+      cdrLog.write(record);
       events.emit('call-ended', record);
     });
   });
@@ -120,6 +125,7 @@ export async function startGrokSip(
     ]);
     await backend.stop();
     await localAgent?.close();
+    await cdrLog.flush();
   };
 
   return {

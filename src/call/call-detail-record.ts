@@ -75,8 +75,8 @@ export interface CallDetailRecord {
 
 /** Live per-call observations besides the final record (for histograms that need each sample). */
 export interface CallObserver {
-  /** An INVITE was handed to a CallSession; the call counts as active until ended(). */
-  started(): void;
+  /** Routed and a codec agreed: answering begins (180); the call counts as active until ended(). */
+  accepted(callId: string): void;
   /** Caller stopped speaking (speech_stopped) → first agent audio sent on RTP, ms. */
   turnLatency(ms: number): void;
   bargeIn(): void;

@@ -46,6 +46,9 @@ export class CallSession {
   readonly #startedAt = new Date();
   readonly #startedAtMs = performance.now();
   #resolveDone!: (record: CallDetailRecord) => void;
+  #signalShutdown!: () => void;
+  /** Resolves on shutdown(): whatever the setup is waiting for (ACK, agent) stops waiting. */
+  readonly #shutdownRequested = new Promise<void>((resolve) => (this.#signalShutdown = resolve));
   #cancelled = false;
   #shuttingDown = false;
   #profile: AgentProfile | undefined;
@@ -73,6 +76,7 @@ export class CallSession {
   /** Shutdown after the drain timeout: BYE now (or 503 if not answered yet). */
   shutdown(): void {
     this.#shuttingDown = true;
+    this.#signalShutdown();
     this.#connected?.hangup('shutdown');
   }
 
@@ -99,6 +103,7 @@ export class CallSession {
         return this.#refuse({ status: 488, reason: 'Not Acceptable Here', endReason: 'rejected' });
       }
     }
+    this.#services.observer?.accepted(this.callId);
     call.progress();
 
     let pair: PortPair;
@@ -192,7 +197,15 @@ export class CallSession {
   /** 200 OK and wait for the ACK; null when the caller cancelled or never ACKed (already recorded). */
   async #awaitDialog(localSdp: string): Promise<Dialog | null> {
     try {
-      return await this.#call.answer(localSdp);
+      const dialog = await Promise.race([
+        this.#call.answer(localSdp),
+        this.#shutdownRequested.then(() => null),
+      ]);
+      if (dialog === null) {
+        this.#log.info('shutdown while waiting for the ACK');
+        this.#finish('shutdown', 200);
+      }
+      return dialog;
     } catch (err) {
       const reason: CallEndReason = this.#cancelled ? 'cancelled' : 'no-ack';
       this.#log.info(
@@ -319,7 +332,7 @@ export class CallSession {
       realtimeReconnects: 0,
       ...summary,
     };
-    this.#log.info({ cdr: record }, `call ended: ${endReason}`);
+    this.#log.info({ endReason, sipStatus }, `call ended: ${endReason}`);
     try {
       this.#services.observer?.ended(record);
     } catch (err) {

@@ -185,6 +185,8 @@ export const configSchema = z.strictObject({
     .strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(9090) })
     .default({ address: '127.0.0.1', port: 9090 }),
   shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
+  // One JSON line per call besides the log line; absent = log only.
+  cdr: z.strictObject({ file: nonEmpty.optional() }).default({}),
 });
 
 type DeepReadonly<T> = T extends (infer E)[]

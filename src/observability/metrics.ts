@@ -1,6 +1,6 @@
 // Prometheus metrics of one grok-sip process, on its own registry (tests run several apps in one
 // process, and prom-client's global registry would mix them). Fed by the call layer through
-// CallObserver, by the app (callStarted) and by the signaling backend (setRegistration).
+// CallObserver (accepted, ended, …) and by the signaling backend (setRegistration).
 // Buckets are for telephony: setup from 5 ms (local agent) to 5 s (slow agent handshake), first
 // audio and turn latency from 50 ms to 10 s.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -28,11 +28,10 @@ export interface GrokSipMetricsOptions {
 }
 
 /**
- * Active calls: a call counts as active from callStarted(callId) — which the app calls only once
- * a call is accepted for answering (routed, not refused) — until ended() with the same callId.
- * Calls refused before that (404, 488, 503, policy) still reach ended() and calls_total, but never
- * the active_calls gauge. started() of CallObserver fires for every INVITE handed to a CallSession,
- * refused ones included, so it does not touch the gauge.
+ * Active calls: a call counts as active from accepted(callId) — CallSession calls it once the call
+ * is routed and a codec agreed, before the 180 — until ended() with the same callId. Calls refused
+ * before that (404, 488, 400, policy, capacity) still reach ended() and calls_total, but never the
+ * active_calls gauge.
  */
 export class GrokSipMetrics implements CallObserver {
   readonly registry = new Registry();
@@ -122,17 +121,14 @@ export class GrokSipMetrics implements CallObserver {
     });
   }
 
-  /** The call was accepted for answering: it counts in active_calls until ended(record with this callId). */
-  callStarted(callId: string): void {
+  /** CallObserver: accepted for answering; counts in active_calls until ended(record with this callId). */
+  accepted(callId: string): void {
     if (typeof callId !== 'string') throw new TypeError(`callId must be a string, got ${typeof callId}`);
     this.#activeCallIds.add(callId);
     this.#activeCalls.set(this.#activeCallIds.size);
   }
 
-  /** CallObserver: every INVITE handed to a CallSession, refused ones included; see the class comment. */
-  started(): void {}
-
-  /** Calls counted by callStarted() and not ended yet. */
+  /** Calls counted by accepted() and not ended yet. */
   get activeCalls(): number {
     return this.#activeCallIds.size;
   }

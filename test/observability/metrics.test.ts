@@ -66,10 +66,9 @@ t.test('calls, setup, first audio and media counters move exactly with the CDRs'
   t.equal(sample(text, 'grok_sip_call_setup_seconds_count'), 0);
   t.match(text, /grok_sip_process_cpu_seconds_total/, 'default process metrics with our prefix');
 
-  metrics.started();
-  metrics.callStarted('c1');
-  metrics.callStarted('c2');
-  metrics.callStarted('c2'); // the same call twice counts once
+  metrics.accepted('c1');
+  metrics.accepted('c2');
+  metrics.accepted('c2'); // the same call twice counts once
   text = await read();
   t.equal(sample(text, 'grok_sip_active_calls'), 2, 'two calls accepted for answering');
 
@@ -171,5 +170,5 @@ t.test('two instances do not share a registry', async (t) => {
   a.bargeIn();
   t.equal(sample(await a.metrics(), 'grok_sip_barge_ins_total'), 1);
   t.equal(sample(await b.metrics(), 'grok_sip_barge_ins_total'), 0);
-  t.throws(() => a.callStarted(42 as unknown as string), TypeError);
+  t.throws(() => a.accepted(42 as unknown as string), TypeError);
 });
