@@ -1,6 +1,7 @@
 // sip.backend picks the signaling backend; nothing above this file knows which one carries a call.
 import type { GrokSipConfig } from '../config/load-config.js';
 import type { Logger } from '../observability/logger.js';
+import { DrachtioBackend } from '../signaling/drachtio/index.js';
 import { EmbeddedBackend } from '../signaling/embedded/embedded-backend.js';
 import type { InboundDecision, InboundRequest } from '../signaling/inbound-policy.js';
 import type { SignalingBackend } from '../signaling/signaling-backend.js';
@@ -23,7 +24,15 @@ export function createSignalingBackend(
         inboundPolicy,
       });
     case 'drachtio':
-      log.error('sip.backend drachtio is not wired yet');
-      throw new Error('sip.backend: drachtio is not available in this build yet');
+      // The schema requires sip.drachtio when backend is drachtio.
+      return new DrachtioBackend({
+        drachtio: sip.drachtio!,
+        maxCalls: sip.maxCalls,
+        retryAfterSec: sip.retryAfterSec,
+        userAgent: sip.userAgent,
+        registrations: sip.registrations,
+        inboundPolicy,
+        log,
+      });
   }
 }

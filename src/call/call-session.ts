@@ -46,9 +46,9 @@ export class CallSession {
   readonly #startedAt = new Date();
   readonly #startedAtMs = performance.now();
   #resolveDone!: (record: CallDetailRecord) => void;
-  #signalShutdown!: () => void;
-  /** Resolves on shutdown(): whatever the setup is waiting for (ACK, agent) stops waiting. */
-  readonly #shutdownRequested = new Promise<void>((resolve) => (this.#signalShutdown = resolve));
+  #interrupt!: () => void;
+  /** Resolves on CANCEL or shutdown(): whatever the setup waits for (agent, ACK) stops waiting. */
+  readonly #interrupted = new Promise<void>((resolve) => (this.#interrupt = resolve));
   #cancelled = false;
   #shuttingDown = false;
   #profile: AgentProfile | undefined;
@@ -66,6 +66,7 @@ export class CallSession {
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
     call.events.on('cancel', () => {
       this.#cancelled = true;
+      this.#interrupt();
     });
     this.#run().catch((err: unknown) => {
       this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'call failed on our side');
@@ -76,7 +77,7 @@ export class CallSession {
   /** Shutdown after the drain timeout: BYE now (or 503 if not answered yet). */
   shutdown(): void {
     this.#shuttingDown = true;
-    this.#signalShutdown();
+    this.#interrupt();
     this.#connected?.hangup('shutdown');
   }
 
@@ -128,16 +129,16 @@ export class CallSession {
     const apiFormat = apiAudioFormat(profile, negotiated.codec);
     this.#apiFormat = apiFormat;
     const agent = await this.#connectAgent(profile, apiFormat);
-    if (agent === null) {
-      return this.#refuse({ status: 503, reason: 'Service Unavailable', endReason: 'agent-failed' });
-    }
     if (this.#cancelled || this.#shuttingDown) {
-      await agent.close();
+      await agent?.close();
       return this.#refuse(
         this.#cancelled
           ? { status: 487, reason: 'Request Terminated', endReason: 'cancelled' }
           : { status: 503, reason: 'Service Unavailable', endReason: 'shutdown' },
       );
+    }
+    if (agent === null) {
+      return this.#refuse({ status: 503, reason: 'Service Unavailable', endReason: 'agent-failed' });
     }
     const sdp = buildAnswer(negotiated, this.#localMedia(pair));
     const answeredAtMs = performance.now();
@@ -178,7 +179,7 @@ export class CallSession {
   async #connectAgent(profile: AgentProfile, apiFormat: ApiAudioFormat): Promise<RealtimeSession | null> {
     const endpoint = this.#services.realtime;
     try {
-      return await connectRealtime({
+      const connecting = connectRealtime({
         url: endpoint.url,
         ...(endpoint.apiKey !== undefined && { apiKey: endpoint.apiKey }),
         model: endpoint.model,
@@ -187,6 +188,14 @@ export class CallSession {
         ...(endpoint.reconnectDelayMs !== undefined && { reconnectDelayMs: endpoint.reconnectDelayMs }),
         log: this.#log,
       });
+      const agent = await Promise.race([connecting, this.#interrupted.then(() => null)]);
+      // Cancelled or shut down meanwhile: the session, if it opens at all, is not wanted.
+      if (agent === null)
+        void connecting.then(
+          (late) => late.close(),
+          () => undefined,
+        );
+      return agent;
     } catch (err) {
       this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent session not opened');
       this.#services.observer?.realtimeError('fatal');
@@ -197,10 +206,7 @@ export class CallSession {
   /** 200 OK and wait for the ACK; null when the caller cancelled or never ACKed (already recorded). */
   async #awaitDialog(localSdp: string): Promise<Dialog | null> {
     try {
-      const dialog = await Promise.race([
-        this.#call.answer(localSdp),
-        this.#shutdownRequested.then(() => null),
-      ]);
+      const dialog = await Promise.race([this.#call.answer(localSdp), this.#interrupted.then(() => null)]);
       if (dialog === null) {
         this.#log.info('shutdown while waiting for the ACK');
         this.#finish('shutdown', 200);

@@ -75,7 +75,8 @@ const inbound = z.strictObject({
 });
 
 const drachtio = z.strictObject({
-  // inbound: drachtio-server connects to us; outbound: we connect to drachtio-server.
+  // drachtio's terms: inbound = we connect to drachtio-server (srf.connect to host:port);
+  // outbound = drachtio-server connects to us for each call (srf.listen on listenPort).
   mode: z.enum(['inbound', 'outbound'], { error: 'inbound or outbound' }),
   host: hostOrIp.default('127.0.0.1'),
   port: port.default(9022),

@@ -1,0 +1,226 @@
+// The drachtio signaling backend: drachtio-server owns the SIP transport and transactions; this
+// process is its application over drachtio-srf, either connecting to the server ("inbound"
+// connection, srf.connect, reconnected by drachtio-srf with backoff) or being connected to per
+// call ("outbound", srf.listen). Same SignalingBackend contract as the embedded backend: capacity
+// (503 + Retry-After), inbound policy, registrations, BYE to every call on stop.
+import { EventEmitter } from 'node:events';
+import { logger, LogOnce, type Logger } from '../../observability/logger.js';
+import { uriUser } from '../embedded/sip-message-text.js';
+import type { InboundDecision, InboundRequest } from '../inbound-policy.js';
+import type {
+  IncomingCall,
+  RegistrationState,
+  SignalingBackend,
+  SourceAddress,
+} from '../signaling-backend.js';
+import { DrachtioDialog, DrachtioIncomingCall } from './drachtio-call.js';
+import { DrachtioRegistration, type DrachtioRegistrationAccount } from './drachtio-registration.js';
+import { createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
+
+export interface DrachtioConnection {
+  /** inbound: we connect to drachtio-server (host:port); outbound: it connects to us (listenPort). */
+  readonly mode: 'inbound' | 'outbound';
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly listenPort: number;
+}
+
+export interface DrachtioBackendOptions {
+  readonly drachtio: DrachtioConnection;
+  readonly maxCalls: number;
+  readonly retryAfterSec: number;
+  readonly userAgent: string;
+  readonly registrations: readonly DrachtioRegistrationAccount[];
+  readonly inboundPolicy?: (req: InboundRequest) => InboundDecision;
+  /** How long start() waits for the first connection before going on (reconnects continue). */
+  readonly connectWaitMs?: number;
+  readonly log?: Logger;
+}
+
+const STOP_GRACE_MS = 3000;
+
+export class DrachtioBackend implements SignalingBackend {
+  readonly name = 'drachtio' as const;
+  readonly events = new EventEmitter<{ registration: [RegistrationState] }>();
+  /** true when drachtio-server is (re)connected, false when the connection is lost. */
+  readonly connection = new EventEmitter<{ change: [boolean] }>();
+  readonly #options: DrachtioBackendOptions;
+  readonly #log: Logger;
+  readonly #logOnce = new LogOnce();
+  readonly #srf: Srf;
+  readonly #registrations: DrachtioRegistration[];
+  readonly #dialogs = new Set<DrachtioDialog>();
+  #handler: ((call: IncomingCall) => void) | null = null;
+  #activeCalls = 0;
+  #connected = false;
+
+  constructor(options: DrachtioBackendOptions) {
+    if (!Number.isInteger(options.maxCalls) || options.maxCalls < 1) {
+      throw new RangeError(`maxCalls must be a positive integer, got ${options.maxCalls}`);
+    }
+    this.#options = options;
+    this.#log = (options.log ?? logger).child({ module: 'drachtio' });
+    this.#srf = createSrf();
+    this.#registrations = options.registrations.map(
+      (account) =>
+        new DrachtioRegistration(
+          account,
+          this.#srf,
+          (state) => this.events.emit('registration', state),
+          this.#log,
+        ),
+    );
+  }
+
+  /** Whether drachtio-server is connected (inbound mode; outbound mode counts live connections). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get activeCalls(): number {
+    return this.#activeCalls;
+  }
+
+  async start(): Promise<void> {
+    const { drachtio } = this.#options;
+    this.#srf.on('connect', (err: Error | null, hostPort: string) => {
+      if (err) return;
+      this.#connected = true;
+      this.#log.info({ hostPort }, 'connected to drachtio-server');
+      this.connection.emit('change', true);
+      for (const r of this.#registrations) if (r.state.status !== 'registered') r.start();
+    });
+    this.#srf.on('error', (err: Error) => {
+      // drachtio-srf reconnects by itself with backoff; say it once per cause.
+      if (this.#logOnce.first(`error:${err.message}`)) {
+        this.#log.warn(
+          { err: err.message, host: drachtio.host, port: drachtio.port },
+          'drachtio-server unreachable; retrying',
+        );
+      }
+    });
+    this.#srf.on('disconnect', () => {
+      if (!this.#connected) return;
+      this.#connected = false;
+      this.#log.warn('connection to drachtio-server lost; reconnecting');
+      this.connection.emit('change', false);
+    });
+    this.#srf.invite((req, res) => this.#onInvite(req, res));
+    this.#srf.options((_req, res) => res.send(200));
+    if (drachtio.mode === 'outbound') {
+      this.#srf.listen({ port: drachtio.listenPort, secret: drachtio.secret });
+      this.#connected = true;
+      return;
+    }
+    this.#srf.connect({ host: drachtio.host, port: drachtio.port, secret: drachtio.secret });
+    const waitMs = this.#options.connectWaitMs ?? 5000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#log.warn(
+          { host: drachtio.host, port: drachtio.port },
+          'drachtio-server not reachable yet; calls wait for the reconnect',
+        );
+        resolve();
+      }, waitMs);
+      timer.unref();
+      this.connection.once('change', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async unregister(): Promise<void> {
+    await withTimeout(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
+  }
+
+  async stop(): Promise<void> {
+    for (const dialog of this.#dialogs) dialog.markEnding('shutdown');
+    await withTimeout(
+      Promise.all([
+        ...this.#registrations.map((r) => r.stop()),
+        ...[...this.#dialogs].map((d) => d.hangup()),
+      ]),
+      STOP_GRACE_MS,
+    );
+    this.#srf.removeAllListeners('disconnect');
+    this.#srf.disconnect();
+    this.#connected = false;
+  }
+
+  onIncomingCall(handler: (call: IncomingCall) => void): void {
+    this.#handler = handler;
+  }
+
+  registrations(): readonly RegistrationState[] {
+    return this.#registrations.map((r) => r.state);
+  }
+
+  #onInvite(req: SrfRequest, res: SrfResponse): void {
+    const source: SourceAddress = {
+      address: req.source_address,
+      port: Number(req.source_port),
+      transport: /tcp/i.test(req.protocol) ? 'tcp' : 'udp',
+    };
+    const policy = this.#options.inboundPolicy;
+    if (policy !== undefined) {
+      const authorization = req.get('Authorization');
+      const decision = policy({
+        sourceAddress: source.address,
+        method: 'INVITE',
+        uri: req.uri,
+        ...(authorization !== undefined && { authorization }),
+      });
+      if (decision === 'drop') return; // drachtio-server times the transaction out; nothing is sent
+      if (decision !== 'accept') {
+        const headers: Record<string, string> =
+          decision.status === 401 ? { 'WWW-Authenticate': decision.wwwAuthenticate } : {};
+        res.send(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', { headers });
+        return;
+      }
+    }
+    if (this.#activeCalls >= this.#options.maxCalls || this.#handler === null) {
+      res.send(503, 'Service Unavailable', {
+        headers: { 'Retry-After': String(this.#options.retryAfterSec) },
+      });
+      return;
+    }
+    this.#activeCalls++;
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.#activeCalls--;
+    };
+    const dialledUser = uriUser(req.uri) || uriUser(req.get('To') ?? '');
+    const call = new DrachtioIncomingCall(this.#srf, req, res, {
+      source,
+      dialledUser,
+      userAgent: this.#options.userAgent,
+      onFinished: release,
+      onDialog: (dialog) => {
+        this.#dialogs.add(dialog);
+        dialog.events.once('terminated', () => {
+          this.#dialogs.delete(dialog);
+          release();
+        });
+      },
+    });
+    try {
+      this.#handler(call);
+    } catch (err) {
+      this.#log.error(
+        { err: (err as Error).message, callId: call.callId },
+        'incoming-call handler threw; answering 500',
+      );
+      call.reject(500);
+    }
+  }
+}
+
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

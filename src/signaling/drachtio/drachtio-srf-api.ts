@@ -1,0 +1,86 @@
+// The part of drachtio-srf (5.x, CommonJS) that grok-sip uses, typed here once. Its bundled
+// typings miss what we need (Srf#request's auth and 'response' event, Dialog#request's options,
+// the `canceled` flag, connect/listen option shapes), so call sites use these types and never
+// cast; the one cast to the constructor is below.
+import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+
+export interface SrfMessage {
+  readonly body: string;
+  readonly source_address: string;
+  readonly source_port: string | number;
+  readonly protocol: string;
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+}
+
+export interface SrfRequest extends SrfMessage {
+  readonly method: string;
+  readonly uri: string;
+  readonly callId: string;
+  readonly canceled?: boolean;
+  on(event: 'cancel', listener: () => void): void;
+  /** Responses to a request we sent (Srf#request). */
+  on(event: 'response', listener: (res: SrfResponseMessage) => void): void;
+}
+
+export interface SrfResponseMessage extends SrfMessage {
+  readonly status: number;
+  readonly reason: string;
+}
+
+export interface SrfResponse {
+  readonly finalResponseSent: boolean;
+  send(status: number, reason?: string, opts?: { headers?: Record<string, string>; body?: string }): void;
+}
+
+export interface SrfDialog extends EventEmitter {
+  readonly sip: { readonly callId: string };
+  readonly local: { sdp: string };
+  readonly remote: { sdp: string };
+  destroy(opts?: { headers?: Record<string, string> }): Promise<unknown>;
+  request(opts: {
+    method: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }): Promise<SrfResponseMessage>;
+}
+
+export interface SrfConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+}
+
+export interface SrfListenOptions {
+  readonly port: number;
+  readonly secret: string;
+}
+
+export interface SrfRequestOptions {
+  readonly method: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+export interface Srf extends EventEmitter {
+  connect(opts: SrfConnectOptions): void;
+  listen(opts: SrfListenOptions): void;
+  disconnect(): void;
+  createUAS(
+    req: SrfRequest,
+    res: SrfResponse,
+    opts: { localSdp: string; headers?: Record<string, string> },
+  ): Promise<SrfDialog>;
+  request(uri: string, opts: SrfRequestOptions): Promise<SrfRequest>;
+  invite(listener: (req: SrfRequest, res: SrfResponse) => void): void;
+  options(listener: (req: SrfRequest, res: SrfResponse) => void): void;
+}
+
+const require = createRequire(import.meta.url);
+const SrfConstructor = require('drachtio-srf') as new () => Srf;
+
+export function createSrf(): Srf {
+  return new SrfConstructor();
+}

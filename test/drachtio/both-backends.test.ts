@@ -1,0 +1,154 @@
+// The same call scenarios over both signaling backends, so the call layer is proven not to care
+// which one carried the call: SIPp uac, CANCEL while the agent is being reached, the callee's
+// BYE (end_call tool), and end-to-end echo audio. The drachtio run needs a drachtio-server binary
+// (DRACHTIO_BIN or PATH) and reports itself skipped without one.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
+import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { decodeUlaw } from '../../src/media/g711.js';
+import type { LocalAgentOptions } from '../../src/realtime/index.js';
+import { runSipp } from '../sip/support/run-peer.js';
+import { samplesOf, segmentedCorrelation, trimSilence } from '../call/support/audio-compare.js';
+import { captureUdpTo } from '../call/support/rtp-capture.js';
+import { findDrachtio, startDrachtio } from './support/drachtio-server.js';
+
+const scenarios = path.resolve('sip-config/sipp');
+const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-backends-'));
+t.teardown(() => execFileSync('rm', ['-rf', work]));
+execFileSync('espeak-ng', ['-w', path.join(work, 'phrase.wav'), 'hello this is a test of the echo agent']);
+execFileSync('sox', [
+  path.join(work, 'phrase.wav'),
+  '-r',
+  '8000',
+  '-c',
+  '1',
+  '-t',
+  'ul',
+  path.join(work, 'phrase.ul'),
+]);
+
+const drachtio = findDrachtio();
+const secret = 'grok-sip-test';
+
+interface Backend {
+  readonly name: 'embedded' | 'drachtio';
+  /** Where SIPp sends its INVITE. */
+  readonly sipPort: number;
+  readonly sipSection: string;
+  readonly rtpMin: number;
+  readonly skip: string | false;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'embedded',
+    sipPort: 17820,
+    sipSection: `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 17820 }] }`,
+    rtpMin: 27600,
+    skip: false,
+  },
+  {
+    name: 'drachtio',
+    sipPort: 17850,
+    sipSection: `sip: { backend: drachtio, drachtio: { mode: inbound, host: 127.0.0.1, port: 19022, secret: ${secret} } }`,
+    rtpMin: 27700,
+    skip: 'skip' in drachtio ? drachtio.skip : false,
+  },
+];
+
+for (const backend of backends) {
+  t.test(`${backend.name} backend`, { skip: backend.skip }, async (t) => {
+    if (backend.name === 'drachtio' && 'bin' in drachtio) {
+      await startDrachtio(t, drachtio.bin, { sipPort: backend.sipPort, adminPort: 19022, secret });
+    }
+    let mediaPort = backend.rtpMin + 200;
+    const sipp = (scenario: string[], timeoutSec = 30) => {
+      mediaPort += 10;
+      return runSipp(
+        t,
+        `127.0.0.1:${backend.sipPort}`,
+        [...scenario, '-m', '1', '-p', String(mediaPort + 5), '-mp', String(mediaPort)],
+        { cwd: work, timeoutSec },
+      );
+    };
+    const start = async (
+      localAgent: LocalAgentOptions,
+    ): Promise<{ app: GrokSipApp; records: CallDetailRecord[] }> => {
+      const app = await startGrokSip(
+        parseConfig(
+          `${backend.sipSection}
+media: { rtpAddress: 127.0.0.1, portMin: ${backend.rtpMin}, portMax: ${backend.rtpMin + 99} }
+agents:
+  default: echo
+  profiles: [{ name: echo, instructions: Repeat., tools: [{ type: end_call }] }]
+`,
+          {},
+        ),
+        { localAgent },
+      );
+      const records: CallDetailRecord[] = [];
+      app.events.on('call-ended', (r) => records.push(r));
+      return { app, records };
+    };
+    const waitFor = async (what: string, cond: () => boolean): Promise<void> => {
+      const until = Date.now() + 10_000;
+      while (!cond()) {
+        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+        await sleep(20);
+      }
+    };
+
+    const { app, records } = await start({ mode: 'scripted' });
+    t.equal(app.backend.name, backend.name, `calls are carried by the ${backend.name} backend`);
+
+    await t.test('SIPp uac with RTP echo', async (t) => {
+      const r = await sipp(['-sn', 'uac', '-s', 'echo', '-d', '2000', '-rtp_echo']);
+      t.equal(r.code, 0, 'SIPp call completed');
+      await waitFor('the CDR', () => records.length === 1);
+      t.match(records[0], { backend: backend.name, endReason: 'remote-bye', sipStatus: 200, codec: 'PCMU' });
+    });
+
+    await t.test("the callee's BYE (end_call tool)", async (t) => {
+      const call = sipp(['-sf', path.join(scenarios, 'uac_recv_bye.xml'), '-s', 'echo']);
+      await waitFor('the call', () => app.activeCalls() === 1 && app.localAgent!.openConnections() === 1);
+      await sleep(300);
+      app.localAgent!.runStep({ kind: 'function_call', name: 'end_call' });
+      t.equal((await call).code, 0, 'SIPp received our BYE');
+      await waitFor('the CDR', () => records.length === 2);
+      t.equal(records[1]?.endReason, 'agent-hangup');
+    });
+
+    await t.test('echo audio end to end', async (t) => {
+      const capture = await captureUdpTo(t, mediaPort + 10, path.join(work, `${backend.name}.pcap`));
+      const r = await sipp(['-sf', path.join(scenarios, 'uac_speak_pcmu.xml'), '-s', 'echo']);
+      const packets = (await capture.stop()).filter(
+        (p) => p.srcPort >= backend.rtpMin && p.srcPort <= backend.rtpMin + 99 && p.payloadType === 0,
+      );
+      t.equal(r.code, 0, 'SIPp call completed');
+      const sent = trimSilence(samplesOf(decodeUlaw(readFileSync(path.join(work, 'phrase.ul')))));
+      const echoed = trimSilence(samplesOf(decodeUlaw(Buffer.concat(packets.map((p) => p.payload)))));
+      const padded = new Float64Array(sent.length + 8000);
+      padded.set(sent, 4000);
+      const { correlation } = segmentedCorrelation(padded, echoed);
+      t.ok(correlation >= 0.9, `echo matches the phrase: correlation ${correlation.toFixed(3)}`);
+      t.ok(echoed.length >= 0.9 * sent.length, 'and holds nearly all of it');
+    });
+    await app.stop();
+
+    await t.test('CANCEL while the agent is being reached', async (t) => {
+      // The agent never finishes its handshake, so the call rings until the caller gives up.
+      const stalled = await start({ mode: 'scripted', script: { handshake: 'stall' } });
+      t.teardown(() => stalled.app.stop());
+      const r = await sipp(['-sf', path.join(scenarios, 'uac_cancel.xml'), '-s', 'echo']);
+      t.equal(r.code, 0, 'SIPp: 200 for the CANCEL, 487 for the INVITE');
+      await waitFor('the CDR', () => stalled.records.length === 1);
+      t.match(stalled.records[0], { endReason: 'cancelled', backend: backend.name });
+    });
+  });
+}
