@@ -34,11 +34,12 @@ export async function startObservability(
       const unregistered = registrations.filter((r) => r.status !== 'registered').map((r) => r.aor);
       return {
         live: true,
-        ready: !app.draining && unregistered.length === 0,
+        ready: !app.draining && app.backend.connected && unregistered.length === 0,
         detail: {
           activeCalls: app.activeCalls(),
           draining: app.draining,
           backend: app.backend.name,
+          signaling: app.backend.connected ? 'connected' : 'disconnected',
           ...(unregistered.length > 0 && { unregistered }),
         },
       };

@@ -13,6 +13,8 @@ export interface SourceAddress {
 
 export interface SignalingBackend {
   readonly name: 'embedded' | 'drachtio';
+  /** Able to take calls: the embedded sockets listen, or drachtio-server is connected. */
+  readonly connected: boolean;
   /** Binds the listeners and starts the registrations; resolves once the sockets listen. */
   start(): Promise<void>;
   /** Un-REGISTERs every account, ends calls still up with BYE, closes the sockets. */

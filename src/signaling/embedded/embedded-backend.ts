@@ -128,6 +128,10 @@ export class EmbeddedBackend implements SignalingBackend {
       new AccountCredentials(accounts, loggerFactory) as unknown as Core.DigestAuthentication;
   }
 
+  get connected(): boolean {
+    return this.#transport.isConnected();
+  }
+
   async start(): Promise<void> {
     udpTimers();
     await this.#ua.start();
