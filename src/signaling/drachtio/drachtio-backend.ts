@@ -15,7 +15,7 @@ import type {
 } from '../signaling-backend.js';
 import { DrachtioDialog, DrachtioIncomingCall } from './drachtio-call.js';
 import { DrachtioRegistration, type DrachtioRegistrationAccount } from './drachtio-registration.js';
-import { createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
+import { closeSrf, createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
 
 export interface DrachtioConnection {
   /** inbound: we connect to drachtio-server (host:port); outbound: it connects to us (listenPort). */
@@ -145,7 +145,7 @@ export class DrachtioBackend implements SignalingBackend {
       STOP_GRACE_MS,
     );
     this.#srf.removeAllListeners('disconnect');
-    this.#srf.disconnect();
+    closeSrf(this.#srf, this.#connected);
     this.#connected = false;
   }
 

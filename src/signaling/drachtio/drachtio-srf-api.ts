@@ -84,3 +84,33 @@ const SrfConstructor = require('drachtio-srf') as new () => Srf;
 export function createSrf(): Srf {
   return new SrfConstructor();
 }
+
+/** drachtio-srf's wire protocol object (internal: `srf._app.client.wp`), for what the API lacks. */
+interface WireProtocolInternals {
+  closing?: boolean;
+  isServer?: boolean;
+  reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
+  server?: { close(cb?: () => void): void };
+}
+
+/**
+ * Ends an Srf for good: Srf#disconnect asserts a live socket, so with drachtio-server unreachable
+ * it throws and drachtio-srf's reconnect timer keeps the process alive. This stops the retries
+ * (drachtio-srf 5.0.x internals, the only place that touches them), closes the outbound-mode
+ * listener, and disconnects a live socket.
+ */
+export function closeSrf(srf: Srf, connected: boolean): void {
+  const wp = (srf as unknown as { _app?: { client?: { wp?: WireProtocolInternals } } })._app?.client?.wp;
+  if (wp !== undefined) {
+    wp.closing = true;
+    if (wp.reconnectVars?.retryTimer) clearTimeout(wp.reconnectVars.retryTimer);
+    if (wp.isServer === true) wp.server?.close();
+  }
+  if (connected && wp?.isServer !== true) {
+    try {
+      srf.disconnect();
+    } catch {
+      // Already gone between the check and the call.
+    }
+  }
+}
