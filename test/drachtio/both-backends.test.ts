@@ -16,6 +16,7 @@ import type { LocalAgentOptions } from '../../src/realtime/index.js';
 import { runSipp } from '../sip/support/run-peer.js';
 import { samplesOf, segmentedCorrelation, trimSilence } from '../call/support/audio-compare.js';
 import { captureUdpTo } from '../call/support/rtp-capture.js';
+import { startKamailio } from '../sip/support/kamailio.js';
 import { findDrachtio, startDrachtio } from './support/drachtio-server.js';
 
 const scenarios = path.resolve('sip-config/sipp');
@@ -43,6 +44,8 @@ interface Backend {
   readonly sipSection: string;
   readonly rtpMin: number;
   readonly skip: string | false;
+  /** A registrations section (or nothing). */
+  readonly registrar: string;
 }
 
 const backends: Backend[] = [
@@ -52,6 +55,7 @@ const backends: Backend[] = [
     sipSection: `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 17820 }] }`,
     rtpMin: 27600,
     skip: false,
+    registrar: '',
   },
   {
     name: 'drachtio',
@@ -59,6 +63,7 @@ const backends: Backend[] = [
     sipSection: `sip: { backend: drachtio, drachtio: { mode: inbound, host: 127.0.0.1, port: 19022, secret: ${secret} } }`,
     rtpMin: 27700,
     skip: 'skip' in drachtio ? drachtio.skip : false,
+    registrar: '',
   },
 ];
 
@@ -86,7 +91,12 @@ for (const backend of backends) {
 media: { rtpAddress: 127.0.0.1, portMin: ${backend.rtpMin}, portMax: ${backend.rtpMin + 99} }
 agents:
   default: echo
-  profiles: [{ name: echo, instructions: Repeat., tools: [{ type: end_call }] }]
+  profiles:
+    - name: echo
+      instructions: Repeat.
+      tools: [{ type: end_call }, { type: transfer, targets: { sales: 'sip:4001@127.0.0.1' } }]
+  routes: [{ match: transfer, agent: echo }]
+${backend.registrar}
 `,
           {},
         ),
@@ -139,7 +149,87 @@ agents:
       t.ok(correlation >= 0.9, `echo matches the phrase: correlation ${correlation.toFixed(3)}`);
       t.ok(echoed.length >= 0.9 * sent.length, 'and holds nearly all of it');
     });
+    await t.test('DTMF by RFC 4733 and INFO reaches the agent', async (t) => {
+      const from = app.localAgent!.received.length;
+      const r = await sipp(['-sf', path.join(scenarios, 'uac_dtmf.xml'), '-s', 'echo']);
+      t.equal(r.code, 0, 'SIPp call completed');
+      const texts = app
+        .localAgent!.received.slice(from)
+        .flatMap(({ event }) =>
+          event.type === 'conversation.item.create' && event.item.type === 'message'
+            ? [event.item.content.map((c) => c.text).join(' ')]
+            : [],
+        );
+      t.same(texts, [
+        '[The caller pressed the telephone key "5".]',
+        '[The caller pressed the telephone key "7".]',
+      ]);
+    });
+
+    await t.test('transfer: REFER, NOTIFY sipfrag 200, BYE', async (t) => {
+      const call = sipp(['-sf', path.join(scenarios, 'uac_accept_refer.xml'), '-s', 'transfer']);
+      await waitFor('the call', () => app.activeCalls() === 1 && app.localAgent!.openConnections() === 1);
+      await sleep(300);
+      app.localAgent!.runStep({
+        kind: 'function_call',
+        name: 'transfer_call',
+        arguments: '{"target":"sales"}',
+      });
+      const r = await call;
+      t.equal(r.code, 0, `SIPp saw the REFER and our BYE${r.code ? r.stderr.slice(-300) : ''}`);
+      await waitFor('the CDR', () => records.at(-1)?.endReason === 'transfer');
+      t.equal(records.at(-1)?.transferTarget, 'sip:4001@127.0.0.1');
+    });
+
     await app.stop();
+
+    await t.test('registration to Kamailio, then a call through it', async (t) => {
+      const kamailioPort = backend.name === 'embedded' ? 17880 : 17890;
+      await startKamailio(t, kamailioPort);
+      const registered = await startGrokSip(
+        parseConfig(
+          `${backend.sipSection.replace(/ }$/, `, registrations: [{ aor: 'sip:bot@127.0.0.1', registrar: 'sip:127.0.0.1:${kamailioPort}', username: bot, password: botpass, expiresSec: 60 }] }`)}
+media: { rtpAddress: 127.0.0.1, portMin: ${backend.rtpMin}, portMax: ${backend.rtpMin + 99} }
+agents:
+  default: echo
+  profiles: [{ name: echo, instructions: Repeat. }]
+`,
+          {},
+        ),
+        { localAgent: { mode: 'scripted' } },
+      );
+      const calls: CallDetailRecord[] = [];
+      registered.events.on('call-ended', (r) => calls.push(r));
+      await waitFor('the registration', () => registered.backend.registrations()[0]?.status === 'registered');
+      t.match(registered.backend.registrations()[0], {
+        aor: 'sip:bot@127.0.0.1',
+        status: 'registered',
+        expiresSec: 60,
+      });
+      mediaPort += 10;
+      const r = await runSipp(
+        t,
+        `127.0.0.1:${kamailioPort}`,
+        [
+          '-sf',
+          path.join(scenarios, 'uac_proxy.xml'),
+          '-s',
+          'bot',
+          '-m',
+          '1',
+          '-p',
+          String(mediaPort + 5),
+          '-mp',
+          String(mediaPort),
+        ],
+        { cwd: work },
+      );
+      t.equal(r.code, 0, 'a call to the registered user through Kamailio completes (Record-Route honoured)');
+      await waitFor('the CDR', () => calls.length === 1);
+      t.equal(calls[0]?.backend, backend.name);
+      await registered.stop();
+      t.equal(registered.backend.registrations()[0]?.status, 'unregistered', 'un-REGISTERed on stop');
+    });
 
     await t.test('CANCEL while the agent is being reached', async (t) => {
       // The agent never finishes its handshake, so the call rings until the caller gives up.
