@@ -100,7 +100,7 @@ export class DrachtioBackend implements SignalingBackend {
         );
       }
     });
-    this.#srf.on('disconnect', () => {
+    this.#srf.on('close', () => {
       if (!this.#connected) return;
       this.#connected = false;
       this.#log.warn('connection to drachtio-server lost; reconnecting');
@@ -144,7 +144,7 @@ export class DrachtioBackend implements SignalingBackend {
       ]),
       STOP_GRACE_MS,
     );
-    this.#srf.removeAllListeners('disconnect');
+    this.#srf.removeAllListeners('close');
     closeSrf(this.#srf, this.#connected);
     this.#connected = false;
   }

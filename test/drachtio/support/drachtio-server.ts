@@ -27,7 +27,7 @@ export async function startDrachtio(
   t: Tap,
   bin: string,
   opts: { sipPort: number; adminPort: number; secret: string },
-): Promise<{ log: () => string }> {
+): Promise<{ log: () => string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'grok-sip-drachtio-'));
   const conf = path.join(dir, 'drachtio.conf.xml');
   writeFileSync(
@@ -52,11 +52,14 @@ export async function startDrachtio(
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  t.teardown(async () => {
-    child.kill('SIGTERM');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
     await closed;
     clearTimeout(timer);
+  };
+  t.teardown(async () => {
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   });
   const until = Date.now() + 15_000;
@@ -75,5 +78,5 @@ export async function startDrachtio(
       throw new Error(`drachtio admin port ${opts.adminPort} never opened: ${log.slice(-800)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { log: () => log };
+  return { log: () => log, stop };
 }
