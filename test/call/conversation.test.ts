@@ -1,9 +1,7 @@
 // Conversation behaviour end to end, with real SIPp callers and the local agent in scripted mode:
 // barge-in, DTMF (RFC 4733 and INFO) to the agent, the end_call and transfer tools on the wire,
 // the agent lost for good (beeps, then BYE), and 20 concurrent calls with audio.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
@@ -13,25 +11,14 @@ import { parseConfig } from '../../src/config/load-config.js';
 import type { ClientEvent } from '../../src/realtime/index.js';
 import { runSipp, type PeerResult } from '../sip/support/run-peer.js';
 import { captureUdpTo } from './support/rtp-capture.js';
+import { spokenPhraseDir } from './support/spoken-phrase.js';
 
 const sipPort = 18100;
 const rtpMin = 25100;
 const rtpMax = 25299;
 const scenarios = path.resolve('sip-config/sipp');
 
-const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-conv-'));
-t.teardown(() => execFileSync('rm', ['-rf', work]));
-execFileSync('espeak-ng', ['-w', path.join(work, 'phrase.wav'), 'hello this is a test of the echo agent']);
-execFileSync('sox', [
-  path.join(work, 'phrase.wav'),
-  '-r',
-  '8000',
-  '-c',
-  '1',
-  '-t',
-  'ul',
-  path.join(work, 'phrase.ul'),
-]);
+const work = spokenPhraseDir(t, 'conv');
 const phraseFrames = readFileSync(path.join(work, 'phrase.ul')).length / 160;
 
 const config = parseConfig(

@@ -3,9 +3,7 @@
 // media port) must be the phrase again: normalised cross-correlation ≥ 0.9. PCMU and PCMA, each
 // through the pass-through path (API format = call codec) and the transcoding path (PCM16 at
 // 16 or 24 kHz through the resampler).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
@@ -15,27 +13,14 @@ import { decodeAlaw, decodeUlaw } from '../../src/media/g711.js';
 import { runSipp } from '../sip/support/run-peer.js';
 import { samplesOf, segmentedCorrelation, trimSilence } from './support/audio-compare.js';
 import { captureUdpTo } from './support/rtp-capture.js';
+import { spokenPhraseDir } from './support/spoken-phrase.js';
 
 const sipPort = 18000;
 const rtpMin = 25000;
 const rtpMax = 25099;
 const scenarios = path.resolve('sip-config/sipp');
 
-const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-echo-'));
-t.teardown(() => execFileSync('rm', ['-rf', work]));
-execFileSync('espeak-ng', ['-w', path.join(work, 'phrase.wav'), 'hello this is a test of the echo agent']);
-for (const type of ['ul', 'al']) {
-  execFileSync('sox', [
-    path.join(work, 'phrase.wav'),
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    type,
-    path.join(work, `phrase.${type}`),
-  ]);
-}
+const work = spokenPhraseDir(t, 'echo');
 
 const config = parseConfig(
   `
@@ -114,11 +99,6 @@ t.test('echo calls', async (t) => {
       // nearly all of it.
       const sent = trimSilence(samplesOf(decode(readFileSync(path.join(work, `phrase.${ext}`)))));
       const echoed = trimSilence(samplesOf(decode(Buffer.concat(ours.map((p) => p.payload)))));
-      if (process.env.ECHO_DUMP)
-        writeFileSync(
-          `${process.env.ECHO_DUMP}/${c.user}-${ext}.raw`,
-          Buffer.concat(ours.map((p) => p.payload)),
-        );
       const padded = new Float64Array(sent.length + 8000);
       padded.set(sent, 4000);
       const { correlation, shifts } = segmentedCorrelation(padded, echoed);

@@ -1,12 +1,12 @@
 // sip-config/examples/kamailio/dispatcher.cfg: the shipped file passes `kamailio -c`, and run for
 // real (ports moved to this test's) it spreads SIPp calls round-robin over two grok-sip embedded
 // backends, keeps ACK/BYE on the Record-Route path, and fails a call over when one instance is down.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { startKamailio } from '../sip/support/kamailio.js';
 import { runPeer, runSipp } from '../sip/support/run-peer.js';
 import { answerCalls, startEndpoint, type Tap } from '../sip/support/sip-endpoint.js';
 
@@ -15,7 +15,6 @@ const SIPP_DIR = fileURLToPath(new URL('../../sip-config/sipp/', import.meta.url
 const KAM = 19300;
 const EP_A = 19310;
 const EP_B = 19320;
-const STOP_WAIT_MS = 3000;
 
 t.test('the shipped dispatcher.cfg passes kamailio -c', async (t) => {
   const check = await runPeer(
@@ -52,65 +51,20 @@ t.test('a broken copy fails kamailio -c (the check can fail)', async (t) => {
 });
 
 /** Runs the example with this test's ports and the list next to it; stopped in teardown. */
-async function startDispatcher(t: Tap): Promise<{ log(): string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'grok-sip-kamdisp-'));
-  const list = join(dir, 'dispatcher.list');
-  writeFileSync(
-    list,
-    readFileSync(join(EXAMPLES, 'dispatcher.list'), 'utf8')
-      .replace('127.0.0.1:5070', `127.0.0.1:${EP_A}`)
-      .replace('127.0.0.1:5080', `127.0.0.1:${EP_B}`),
-  );
-  const cfg = join(dir, 'dispatcher.cfg');
-  writeFileSync(
-    cfg,
-    readFileSync(join(EXAMPLES, 'dispatcher.cfg'), 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${KAM}`),
-  );
-  const child = spawn(
-    'kamailio',
-    [
-      '-f',
-      cfg,
-      '-A',
-      `DISPATCHER_LIST="${list}"`,
-      '-DD',
-      '-E',
-      '-m',
-      '32',
-      '-M',
-      '4',
-      '-Y',
-      dir,
-      '-P',
-      join(dir, 'kam.pid'),
-    ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const killGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // group already gone
-    }
-  };
-  t.teardown(async () => {
-    killGroup('SIGTERM');
-    const timer = setTimeout(() => killGroup('SIGKILL'), STOP_WAIT_MS);
-    await closed;
-    clearTimeout(timer);
-    rmSync(dir, { recursive: true, force: true });
+function startDispatcher(t: Tap): Promise<{ log(): string }> {
+  return startKamailio(t, KAM, {
+    cfg: join(EXAMPLES, 'dispatcher.cfg'),
+    extraArgs: (dir) => {
+      const list = join(dir, 'dispatcher.list');
+      writeFileSync(
+        list,
+        readFileSync(join(EXAMPLES, 'dispatcher.list'), 'utf8')
+          .replace('127.0.0.1:5070', `127.0.0.1:${EP_A}`)
+          .replace('127.0.0.1:5080', `127.0.0.1:${EP_B}`),
+      );
+      return ['-A', `DISPATCHER_LIST="${list}"`];
+    },
   });
-  const start = Date.now();
-  while (!/SO_RCVBUF is finally/.test(log) && Date.now() - start < 10_000) {
-    if (child.exitCode !== null) throw new Error(`kamailio exited: ${log.slice(-800)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  return { log: () => log };
 }
 
 t.test('round-robin over two instances, Record-Route, failover', async (t) => {

@@ -2,9 +2,7 @@
 // which one carried the call: SIPp uac, CANCEL while the agent is being reached, the callee's
 // BYE (end_call tool), and end-to-end echo audio. The drachtio run needs a drachtio-server binary
 // (DRACHTIO_BIN or PATH) and reports itself skipped without one.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
@@ -18,21 +16,10 @@ import { samplesOf, segmentedCorrelation, trimSilence } from '../call/support/au
 import { captureUdpTo } from '../call/support/rtp-capture.js';
 import { startKamailio } from '../sip/support/kamailio.js';
 import { findDrachtio, startDrachtio } from './support/drachtio-server.js';
+import { spokenPhraseDir } from '../call/support/spoken-phrase.js';
 
 const scenarios = path.resolve('sip-config/sipp');
-const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-backends-'));
-t.teardown(() => execFileSync('rm', ['-rf', work]));
-execFileSync('espeak-ng', ['-w', path.join(work, 'phrase.wav'), 'hello this is a test of the echo agent']);
-execFileSync('sox', [
-  path.join(work, 'phrase.wav'),
-  '-r',
-  '8000',
-  '-c',
-  '1',
-  '-t',
-  'ul',
-  path.join(work, 'phrase.ul'),
-]);
+const work = spokenPhraseDir(t, 'backends');
 
 const drachtio = findDrachtio();
 const secret = 'grok-sip-test';

@@ -16,6 +16,7 @@ import type {
 import { DrachtioDialog, DrachtioIncomingCall } from './drachtio-call.js';
 import { DrachtioRegistration, type DrachtioRegistrationAccount } from './drachtio-registration.js';
 import { closeSrf, createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
+import { waitAtMost } from '../wait-at-most.js';
 
 export interface DrachtioConnection {
   /** inbound: we connect to drachtio-server (host:port); outbound: it connects to us (listenPort). */
@@ -132,12 +133,12 @@ export class DrachtioBackend implements SignalingBackend {
   }
 
   async unregister(): Promise<void> {
-    await withTimeout(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
+    await waitAtMost(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
   }
 
   async stop(): Promise<void> {
     for (const dialog of this.#dialogs) dialog.markEnding('shutdown');
-    await withTimeout(
+    await waitAtMost(
       Promise.all([
         ...this.#registrations.map((r) => r.stop()),
         ...[...this.#dialogs].map((d) => d.hangup()),
@@ -217,10 +218,4 @@ export class DrachtioBackend implements SignalingBackend {
       call.reject(500);
     }
   }
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

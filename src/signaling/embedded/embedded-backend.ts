@@ -22,6 +22,7 @@ import { passthroughHandlerFactory } from './sdp-passthrough.js';
 import type { ListenerSpec, Received } from './sip-sockets.js';
 import { T1_MS } from './udp-retransmission.js';
 import { uriUser } from './sip-message-text.js';
+import { waitAtMost } from '../wait-at-most.js';
 
 const log = logger.child({ module: 'sip' });
 
@@ -140,7 +141,7 @@ export class EmbeddedBackend implements SignalingBackend {
 
   async stop(): Promise<void> {
     for (const dialog of this.#dialogs) dialog.markEnding('shutdown');
-    await withTimeout(
+    await waitAtMost(
       Promise.all([
         ...this.#registrations.map((r) => r.stop()),
         ...[...this.#dialogs].map((d) => d.hangup()),
@@ -149,7 +150,7 @@ export class EmbeddedBackend implements SignalingBackend {
       STOP_GRACE_MS,
     );
     // ua.stop() can wait forever on sessions that never got their ACK.
-    await withTimeout(this.#ua.stop(), STOP_GRACE_MS);
+    await waitAtMost(this.#ua.stop(), STOP_GRACE_MS);
     await this.#transport.disconnect();
   }
 
@@ -162,7 +163,7 @@ export class EmbeddedBackend implements SignalingBackend {
   }
 
   async unregister(): Promise<void> {
-    await withTimeout(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
+    await waitAtMost(Promise.all(this.#registrations.map((r) => r.stop())), STOP_GRACE_MS);
   }
 
   onIncomingCall(handler: (call: IncomingCall) => void): void {
@@ -289,10 +290,4 @@ function udpTimers(): void {
   timers.TIMER_I = timers.T4;
   timers.TIMER_J = 64 * T1_MS;
   timers.TIMER_K = timers.T4;
-}
-
-async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

@@ -15,13 +15,37 @@ export interface Kamailio {
   log(): string;
 }
 
-export async function startKamailio(t: Tap, port: number): Promise<Kamailio> {
+export interface KamailioOptions {
+  /** Config to run (default sip-config/kamailio/registrar.cfg); its 127.0.0.1:5060 becomes the port. */
+  readonly cfg?: string;
+  /** More command-line arguments, given the fixture's temporary directory (e.g. -A defines). */
+  readonly extraArgs?: (dir: string) => string[];
+}
+
+export async function startKamailio(t: Tap, port: number, options: KamailioOptions = {}): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'grok-sip-kam-'));
-  const cfg = join(dir, 'registrar.cfg');
-  writeFileSync(cfg, readFileSync(CFG, 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${port}`));
+  const cfg = join(dir, 'kamailio.cfg');
+  writeFileSync(
+    cfg,
+    readFileSync(options.cfg ?? CFG, 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${port}`),
+  );
   const child = spawn(
     'kamailio',
-    ['-f', cfg, '-DD', '-E', '-m', '32', '-M', '4', '-Y', dir, '-P', join(dir, 'kam.pid')],
+    [
+      '-f',
+      cfg,
+      ...(options.extraArgs?.(dir) ?? []),
+      '-DD',
+      '-E',
+      '-m',
+      '32',
+      '-M',
+      '4',
+      '-Y',
+      dir,
+      '-P',
+      join(dir, 'kam.pid'),
+    ],
     { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
