@@ -49,8 +49,4 @@ export class AgentPlayback {
     if (itemId === null) return null;
     return { itemId, playedMs: this.#playedMs.get(itemId) ?? 0 };
   }
-
-  playedMs(itemId: string): number {
-    return this.#playedMs.get(itemId) ?? 0;
-  }
 }

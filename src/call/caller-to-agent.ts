@@ -21,7 +21,6 @@ export class CallerToAgent {
   readonly #jitterBuffer: InboundAudio;
   readonly #sendToAgent: (frame: Buffer) => void;
   readonly #onFrame: ((frame: Buffer) => void) | undefined;
-  #firstPacketAtMs: number | undefined;
 
   constructor(options: CallerToAgentOptions) {
     this.#jitterBuffer = new InboundAudio(options.codec, options.apiFormat, options.jitter);
@@ -30,7 +29,6 @@ export class CallerToAgent {
   }
 
   onAudioPacket(packet: InboundRtpPacket): void {
-    this.#firstPacketAtMs ??= packet.arrivalMs;
     this.#jitterBuffer.push(packet.seq, packet.ts, packet.ssrc, packet.payload, packet.arrivalMs);
   }
 
@@ -48,10 +46,6 @@ export class CallerToAgent {
     if (frame === undefined) return;
     this.#sendToAgent(frame);
     this.#onFrame?.(frame);
-  }
-
-  get firstPacketAtMs(): number | undefined {
-    return this.#firstPacketAtMs;
   }
 
   stats(): InboundAudioStats {
