@@ -1,0 +1,98 @@
+// What a call leaves behind when asked: the transcript of both sides (JSONL, in order) and the
+// stereo recording (caller left, agent right, 8 kHz), after a SIPp caller spoke a phrase and the
+// local agent echoed it.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { startGrokSip } from '../../src/app/grok-sip-app.js';
+import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { readWav } from '../../src/media/wav-file.js';
+import { runSipp } from '../sip/support/run-peer.js';
+import { spokenPhraseDir } from './support/spoken-phrase.js';
+
+t.test('transcript JSONL and stereo WAV of an echoed phrase', async (t) => {
+  const work = spokenPhraseDir(t, 'records');
+  const out = t.testdir();
+  const transcripts = path.join(out, 'transcripts');
+  const recordings = path.join(out, 'recordings');
+  const app = await startGrokSip(
+    parseConfig(
+      `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 19050 }] }
+media:
+  rtpAddress: 127.0.0.1
+  portMin: 28100
+  portMax: 28199
+  transcripts: { dir: '${transcripts}' }
+  recordings: { dir: '${recordings}', wav: true }
+agents:
+  default: echo
+  profiles: [{ name: echo, instructions: Repeat. }]
+`,
+      {},
+    ),
+  );
+  t.teardown(() => app.stop());
+  const records: CallDetailRecord[] = [];
+  app.events.on('call-ended', (r) => records.push(r));
+  const r = await runSipp(
+    t,
+    '127.0.0.1:19050',
+    [
+      '-sf',
+      path.resolve('sip-config/sipp/uac_speak_pcmu.xml'),
+      '-s',
+      'echo',
+      '-m',
+      '1',
+      '-p',
+      '19055',
+      '-mp',
+      '28210',
+    ],
+    { cwd: work },
+  );
+  t.equal(r.code, 0, 'SIPp call completed');
+  while (records.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+
+  const [transcriptFile] = readdirSync(transcripts);
+  const lines = readFileSync(path.join(transcripts, transcriptFile!), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { role: string; text: string; atMs: number });
+  t.same(
+    lines.map((l) => l.role),
+    ['user', 'agent'],
+    'the caller, then the agent',
+  );
+  t.match(lines[0]?.text, /^\[caller \d\.\d s\]$/);
+  t.match(lines[1]?.text, /^\[echo \d\.\d s\]$/);
+  t.ok(lines[1]!.atMs >= lines[0]!.atMs, 'in time order');
+
+  const [wavFile] = readdirSync(recordings);
+  const wav = readWav(path.join(recordings, wavFile!));
+  t.equal(wav.channels, 2);
+  t.equal(wav.sampleRate, 8000);
+  const seconds = wav.pcm.length / 4 / 8000;
+  t.ok(seconds > 7 && seconds < 10, `the recording spans the call (${seconds.toFixed(2)} s of an ~8 s call)`);
+  // Per 500 ms: RMS of each channel. The caller speaks first, the agent's echo follows.
+  const rms = (channel: 0 | 1, fromSec: number, toSec: number): number => {
+    let sum = 0;
+    let n = 0;
+    for (let i = Math.floor(fromSec * 8000); i < Math.min(toSec * 8000, wav.pcm.length / 4); i++, n++) {
+      const v = wav.pcm.readInt16LE(i * 4 + channel * 2);
+      sum += v * v;
+    }
+    return Math.sqrt(sum / Math.max(1, n));
+  };
+  const firstVoiced = (channel: 0 | 1): number => {
+    for (let s = 0; s < seconds; s += 0.1) if (rms(channel, s, s + 0.1) > 1000) return s;
+    return Infinity;
+  };
+  const callerAt = firstVoiced(0);
+  const agentAt = firstVoiced(1);
+  t.ok(callerAt < 1, `caller heard on the left from ${callerAt.toFixed(1)} s`);
+  t.ok(agentAt > callerAt + 1.5 && agentAt < 5, `agent's echo on the right from ${agentAt.toFixed(1)} s`);
+  t.ok(rms(1, 0, callerAt + 1) < 100, 'the right channel is silent while only the caller speaks');
+});
