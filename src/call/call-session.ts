@@ -21,6 +21,7 @@ import type { Dialog, DialogEndReason, IncomingCall } from '../signaling/signali
 import type { AgentProfile } from './agent-profile.js';
 import { agentSessionConfig, apiAudioFormat } from './agent-session-config.js';
 import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import { CallEventWebhooks } from './call-event-webhooks.js';
 import { ConnectedCall } from './connected-call.js';
 import { AgentTools } from './tools/agent-tools.js';
 import type { CallControl } from './tools/call-control.js';
@@ -56,6 +57,7 @@ export class CallSession {
   #apiFormat: ApiAudioFormat | undefined;
   #connected: ConnectedCall | undefined;
   #tools: AgentTools | undefined;
+  #webhooks: CallEventWebhooks | undefined;
   #recorded = false;
 
   constructor(call: IncomingCall, services: CallServices) {
@@ -105,6 +107,13 @@ export class CallSession {
       }
     }
     this.#services.observer?.accepted(this.callId);
+    this.#webhooks = new CallEventWebhooks(profile.webhooks ?? [], this.callId, this.#log);
+    this.#webhooks.post('call.started', {
+      from: call.from,
+      to: call.to,
+      dialledUser: call.dialledUser,
+      agent: profile.name,
+    });
     call.progress();
 
     let pair: PortPair;
@@ -232,10 +241,12 @@ export class CallSession {
     apiFormat: ApiAudioFormat,
     answeredAtMs: number,
   ): void {
+    this.#webhooks?.post('call.answered', { codec: negotiated.codec });
     this.#connected = new ConnectedCall({
       dialog,
       agent,
       tools: this.#tools ?? this.#agentTools(profile),
+      ...(this.#webhooks !== undefined && { webhooks: this.#webhooks }),
       negotiated,
       pair,
       profile,
@@ -344,6 +355,7 @@ export class CallSession {
     } catch (err) {
       this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
     }
+    this.#webhooks?.post('call.ended', { cdr: record });
     this.#resolveDone(record);
   }
 }

@@ -15,6 +15,7 @@ import type { AgentProfile } from './agent-profile.js';
 import { greetingInstructions } from './agent-session-config.js';
 import { AgentToCaller } from './agent-to-caller.js';
 import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import type { CallEventWebhooks } from './call-event-webhooks.js';
 import { CallRecording } from './call-recording.js';
 import type { CallServices } from './call-services.js';
 import { CallerToAgent } from './caller-to-agent.js';
@@ -40,6 +41,8 @@ export interface ConnectedCallOptions {
   readonly dialog: Dialog;
   readonly agent: RealtimeSession;
   readonly tools: AgentTools;
+  /** The profile's call-event webhooks (transcript, dtmf). */
+  readonly webhooks?: CallEventWebhooks;
   readonly negotiated: NegotiatedMedia;
   readonly pair: PortPair;
   readonly profile: AgentProfile;
@@ -252,7 +255,9 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
       this.#speechStoppedAtMs = performance.now();
     });
     agent.on('transcript', (t) => {
-      if (t.final) this.#transcripts?.write({ role: t.role, text: t.text, itemId: t.itemId });
+      if (!t.final) return;
+      this.#transcripts?.write({ role: t.role, text: t.text, itemId: t.itemId });
+      this.#o.webhooks?.post('transcript', { role: t.role, text: t.text });
     });
     agent.on('function_call', (call) => void this.#onFunctionCall(agent, call));
     agent.on('error', (err) => this.#onAgentError(err));
@@ -314,6 +319,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
   #onDigit(digit: DtmfDigit): void {
     this.#counts.dtmfDigits++;
     this.#transcripts?.write({ role: 'dtmf', text: digit });
+    this.#o.webhooks?.post('dtmf', { digit });
     this.#agent?.sendUserText(dtmfTurnText(digit));
   }
 
