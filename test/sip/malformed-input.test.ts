@@ -1,7 +1,10 @@
 // A few hundred malformed and truncated datagrams at the endpoint during a live call: the call
-// completes, answerable garbage gets 400 (RFC 3261 §21.4.1), the rest is dropped.
+// completes, answerable garbage gets 400 (RFC 3261 §21.4.1), the rest is dropped; and the flood
+// is logged once per source and kind of fault, not once per datagram.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { answerCalls, startEndpoint } from './support/sip-endpoint.js';
 import { runSipp } from './support/run-peer.js';
 import { UdpPeer, offer, request, statusOf } from './support/raw-sip.js';
@@ -86,4 +89,38 @@ t.test('garbage during a call: call completes, 400s for the answerable ones', as
   );
   const ok = await peer.waitFor((m) => statusOf(m) === 200 && m.includes('Call-ID: after'));
   t.equal(ok.length, 1, 'OPTIONS answered after the flood');
+});
+
+t.test('the flood is logged once per source and fault', async (t) => {
+  // The endpoint in its own process with warnings on (test processes keep the logger silent).
+  const port = PORT + 10;
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', path.join(import.meta.dirname, 'support', 'endpoint-process.ts'), String(port)],
+    {
+      env: { ...process.env, TAP: '0', NODE_ENV: 'production', GROK_SIP_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const until = Date.now() + 15_000;
+  while (!out.includes('ready') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  const peer = await UdpPeer.open(t);
+  for (let i = 0; i < 400; i++) {
+    peer.send(garbage(i, peer.port), port);
+    if (i % 50 === 49) await new Promise((r) => setTimeout(r, 10));
+  }
+  await peer.waitFor((m) => statusOf(m) === 400, 100, 5000);
+  await new Promise((r) => setTimeout(r, 300));
+  const warnings = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string; source?: string; reason?: string })
+    .filter((l) => l.msg === 'malformed SIP message dropped or answered 400');
+  const kinds = new Set(warnings.map((w) => `${w.source?.split(':')[1]}|${w.reason}`));
+  t.ok(warnings.length > 0, `the faults are logged (${warnings.length} lines for 400 datagrams)`);
+  t.equal(kinds.size, warnings.length, 'each source and kind of fault once');
+  t.ok(warnings.length <= 20, 'a handful of lines, not one per datagram');
 });
