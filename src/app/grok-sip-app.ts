@@ -85,6 +85,7 @@ export async function startGrokSip(
       ...(config.media.transcripts !== undefined && { transcriptsDir: config.media.transcripts.dir }),
     },
     realtime,
+    retryAfterSec: config.sip.retryAfterSec,
     ...(observer !== undefined && { observer }),
     log,
     ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),

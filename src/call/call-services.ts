@@ -38,6 +38,8 @@ export interface CallServices {
   readonly realtime: RealtimeEndpoint;
   readonly observer?: CallObserver;
   readonly log: Logger;
+  /** Retry-After on our own 503s (agent unreachable, no RTP ports), as sip.retryAfterSec. */
+  readonly retryAfterSec: number;
   /** end_call waits this long for the farewell to play before it hangs up anyway (AVA: 5 s). */
   readonly hangupTimeoutMs?: number;
 }

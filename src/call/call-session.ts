@@ -296,7 +296,11 @@ export class CallSession {
   #refuse(refusal: Refusal): void {
     if (this.#recorded) return;
     try {
-      this.#call.reject(refusal.status, refusal.reason, refusal.status === 503 ? { 'Retry-After': '5' } : {});
+      this.#call.reject(
+        refusal.status,
+        refusal.reason,
+        refusal.status === 503 ? { 'Retry-After': String(this.#services.retryAfterSec) } : {},
+      );
     } catch (err) {
       this.#log.debug(
         { err: err instanceof Error ? err.message : String(err) },
