@@ -131,3 +131,24 @@ t.test('routing and SDP refusals, each with a CDR', async (t) => {
   t.equal(statusOf(ok ?? ''), 200, 'a routed G.711 call is answered');
   t.match(ok ?? '', /m=audio \d+ RTP\/AVP 0/, 'with a PCMU answer');
 });
+
+t.test('agent unreachable: 503 with sip.retryAfterSec, CDR agent-failed', async (t) => {
+  const started = await startGrokSip(
+    parseConfig(
+      `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 18904 }], retryAfterSec: 9 }
+media: { rtpAddress: 127.0.0.1, portMin: 25904, portMax: 25999 }
+realtime: { url: 'ws://127.0.0.1:9/v1/realtime' }
+${agents}`,
+      { XAI_API_KEY: 'test-not-a-key' },
+    ),
+  );
+  t.teardown(() => started.stop());
+  const records: CallDetailRecord[] = [];
+  started.events.on('call-ended', (r) => records.push(r));
+  const peer = await UdpPeer.open(t);
+  const final = (await finalStatus(peer, invite(peer, 18904, 'sales'))) ?? '';
+  t.equal(statusOf(final), 503);
+  t.equal(header(final, 'Retry-After'), '9');
+  while (records.length === 0) await new Promise((r) => setTimeout(r, 20));
+  t.match(records[0], { endReason: 'agent-failed', sipStatus: 503 });
+});
