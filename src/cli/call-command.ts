@@ -20,6 +20,7 @@ Places a test call through grok-sip's own SIP stack (e.g. to a running grok-sip:
   --transport udp|tcp   SIP transport (default udp)
   --from <user>         From/Contact user (default grok-sip-call)
   --local <address>     local address for SIP and RTP (default 127.0.0.1)
+  --rtp-ports <lo-hi>   local RTP port range (default 41000-41999)
   --json                print the result as one JSON object
   -h, --help            this text`;
 
@@ -39,6 +40,7 @@ export async function run(argv: readonly string[]): Promise<number> {
         transport: { type: 'string' },
         from: { type: 'string' },
         local: { type: 'string' },
+        'rtp-ports': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,6 +67,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (!Number.isFinite(durationSec) || durationSec <= 0 || durationSec > 3600) {
     return bad(`--duration ${values.duration}: seconds, 0–3600`);
   }
+  const rtpPorts = parsePortRange(values['rtp-ports'] ?? '41000-41999');
+  if (rtpPorts === null)
+    return bad(`--rtp-ports ${values['rtp-ports']}: two ports lo-hi, 1024–65535, an even/odd pair apart`);
   let audio: Buffer;
   try {
     if (values.play !== undefined) {
@@ -95,6 +100,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       codec,
       audio,
       durationMs: durationSec * 1000,
+      rtpPortMin: rtpPorts.min,
+      rtpPortMax: rtpPorts.max,
       ...(values.from !== undefined && { fromUser: values.from }),
     });
   } catch (err) {
@@ -142,6 +149,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+function parsePortRange(text: string): { min: number; max: number } | null {
+  const match = /^(\d{4,5})-(\d{4,5})$/.exec(text);
+  if (match === null) return null;
+  const min = Number(match[1]);
+  const max = Number(match[2]);
+  // RTP takes an even port and RTCP the next one (RFC 3550 §11).
+  if (min < 1024 || max > 65535 || max - min < 1 + (min % 2)) return null;
+  return { min, max };
 }
 
 function bad(message: string): number {

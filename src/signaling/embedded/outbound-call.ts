@@ -5,7 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { Inviter, SessionState, UserAgent } from 'sip.js';
 import type { Dialog } from '../signaling-backend.js';
 import { EmbeddedDialog } from './embedded-call.js';
+import { useCallCredentials, type OutboundCredentials } from './outbound-credentials.js';
 import { SdpExchange, attachExchange } from './sdp-passthrough.js';
+
+export type { OutboundCredentials } from './outbound-credentials.js';
 
 export interface OutboundCallOptions {
   /** sip:user@host[:port][;transport=tcp] */
@@ -17,6 +20,8 @@ export interface OutboundCallOptions {
   readonly extraHeaders?: readonly string[];
   /** No final response within this time → CANCEL and reject (default 32 s, Timer B). */
   readonly timeoutMs?: number;
+  /** Answers one 401/407 challenge (sip.js retries once; a second challenge is the final status). */
+  readonly credentials?: OutboundCredentials;
 }
 
 export interface OutboundCall {
@@ -58,6 +63,15 @@ export function placeCall(
   exchange.localSdp = options.offerSdp;
   attachExchange(inviter, exchange);
   const dialog = new EmbeddedDialog(inviter, exchange, { outbound: true });
+  let forgetCredentials = (): void => undefined;
+  if (options.credentials !== undefined) {
+    try {
+      forgetCredentials = useCallCredentials(ua, inviter.request.callId, options.credentials);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+  dialog.events.once('terminated', forgetCredentials);
   const startedAtMs = performance.now();
   return new Promise<OutboundCall>((resolve, reject) => {
     let settled = false;
@@ -65,6 +79,7 @@ export function placeCall(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      forgetCredentials();
       reject(err);
     };
     const timeoutMs = options.timeoutMs ?? 32_000;
