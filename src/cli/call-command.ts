@@ -21,6 +21,9 @@ Places a test call through grok-sip's own SIP stack (e.g. to a running grok-sip:
   --from <user>         From/Contact user (default grok-sip-call)
   --local <address>     local address for SIP and RTP (default 127.0.0.1)
   --rtp-ports <lo-hi>   local RTP port range (default 41000-41999)
+  --user <name>         digest user if the far end challenges (401/407); the password comes
+                        from the GROK_SIP_CALL_PASSWORD environment variable, never the command line
+  --timeout <s>         give up (CANCEL) when there is no answer within this time (default 32)
   --json                print the result as one JSON object
   -h, --help            this text`;
 
@@ -41,6 +44,8 @@ export async function run(argv: readonly string[]): Promise<number> {
         from: { type: 'string' },
         local: { type: 'string' },
         'rtp-ports': { type: 'string' },
+        user: { type: 'string' },
+        timeout: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +75,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   const rtpPorts = parsePortRange(values['rtp-ports'] ?? '41000-41999');
   if (rtpPorts === null)
     return bad(`--rtp-ports ${values['rtp-ports']}: two ports lo-hi, 1024–65535, an even/odd pair apart`);
+  const answerTimeoutSec = Number(values.timeout ?? '32');
+  if (!Number.isFinite(answerTimeoutSec) || answerTimeoutSec <= 0 || answerTimeoutSec > 300) {
+    return bad(`--timeout ${values.timeout}: seconds, 0–300`);
+  }
+  const password = process.env.GROK_SIP_CALL_PASSWORD;
+  if (values.user !== undefined && (password === undefined || password === '')) {
+    return bad('--user needs the password in GROK_SIP_CALL_PASSWORD');
+  }
   let audio: Buffer;
   try {
     if (values.play !== undefined) {
@@ -103,6 +116,8 @@ export async function run(argv: readonly string[]): Promise<number> {
       rtpPortMin: rtpPorts.min,
       rtpPortMax: rtpPorts.max,
       ...(values.from !== undefined && { fromUser: values.from }),
+      ...(values.user !== undefined && { credentials: { username: values.user, password: password! } }),
+      answerTimeoutMs: answerTimeoutSec * 1000,
     });
   } catch (err) {
     const status = err instanceof OutboundCallError ? err.status : undefined;

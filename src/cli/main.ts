@@ -55,6 +55,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // The command is over; sip.js may still hold RFC 3261 timers (Timer D keeps a challenged
+    // INVITE's transaction 32 s), which must not keep a one-shot command alive. Exit once
+    // stdout has drained.
+    process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
     console.error(`grok-sip: ${err instanceof Error ? err.message : String(err)}`);

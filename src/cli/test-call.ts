@@ -10,6 +10,7 @@ import { Resampler, type ResamplerRate } from '../media/resampler.js';
 import { RtpSession, type RtpSessionStats } from '../media/rtp-session.js';
 import type { PcmAudio } from '../media/wav-file.js';
 import { EmbeddedBackend } from '../signaling/embedded/embedded-backend.js';
+import type { OutboundCredentials } from '../signaling/embedded/outbound-call.js';
 import { buildOffer, parseAnswer } from '../signaling/sdp/index.js';
 
 export interface TestCallOptions {
@@ -23,6 +24,10 @@ export interface TestCallOptions {
   readonly fromUser?: string;
   readonly rtpPortMin?: number;
   readonly rtpPortMax?: number;
+  /** Digest credentials for one 401/407 challenge. */
+  readonly credentials?: OutboundCredentials;
+  /** No final response within this time → CANCEL, 408 (default 32 s). */
+  readonly answerTimeoutMs?: number;
 }
 
 export interface TestCallReport {
@@ -63,6 +68,8 @@ export async function placeTestCall(options: TestCallOptions): Promise<TestCallR
       target: options.target,
       offerSdp: offer,
       ...(options.fromUser !== undefined && { fromUser: options.fromUser }),
+      ...(options.credentials !== undefined && { credentials: options.credentials }),
+      ...(options.answerTimeoutMs !== undefined && { timeoutMs: options.answerTimeoutMs }),
     });
     const answeredAtMs = performance.now();
     const negotiated = parseAnswer(call.remoteSdp, { codecs: [options.codec] });

@@ -30,9 +30,14 @@ interface CallResult {
 }
 
 function grokSipCall(...args: string[]): Promise<CallResult> {
+  return grokSipCallWithEnv({}, ...args);
+}
+
+function grokSipCallWithEnv(env: Record<string, string>, ...args: string[]): Promise<CallResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', 'call', ...args], {
       cwd: root,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -362,4 +367,29 @@ t.test('bad arguments exit 2 with the reason', async (t) => {
   t.equal(help.code, 0);
   t.match(help.stdout, /usage: grok-sip call <sip-uri>/);
   t.match(help.stdout, /--rtp-ports/);
+});
+
+t.test('--user with the password from the environment answers a digest challenge', async (t) => {
+  const sipp = await sippUas(t, 17906, ['-sf', path.join(scenarios, 'uas_auth.xml')]);
+  const r = await grokSipCallWithEnv(
+    { GROK_SIP_CALL_PASSWORD: 'secret' },
+    'sip:alice@127.0.0.1:17906',
+    '--user',
+    'alice',
+    '--duration',
+    '1',
+    '--json',
+    ...callerRtp,
+  );
+  t.equal(r.code, 0, `answered after the 401 ${r.stderr}`);
+  t.match(JSON.parse(r.stdout), { ok: true });
+  t.equal((await sipp.done).code, 0, 'SIPp checked the Authorization');
+  t.notMatch(r.stdout + r.stderr, /secret/, 'the password is never printed');
+
+  const missing = await grokSipCall('sip:alice@127.0.0.1:17906', '--user', 'alice');
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /--user needs the password in GROK_SIP_CALL_PASSWORD/);
+  const badTimeout = await grokSipCall('sip:alice@127.0.0.1:17906', '--timeout', '0');
+  t.equal(badTimeout.code, 2);
+  t.match(badTimeout.stderr, /--timeout 0: seconds/);
 });
