@@ -3,7 +3,8 @@
 // connection, srf.connect, reconnected by drachtio-srf with backoff) or being connected to per
 // call ("outbound", srf.listen). Same SignalingBackend contract as the embedded backend: capacity
 // (503 + Retry-After), inbound policy, registrations, BYE to every call on stop.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
+import { createServer } from 'node:net';
 import { logger, LogOnce, type Logger } from '../../observability/logger.js';
 import { uriUser } from '../embedded/sip-message-text.js';
 import type { InboundDecision, InboundRequest } from '../inbound-policy.js';
@@ -34,6 +35,11 @@ export interface DrachtioBackendOptions {
   readonly userAgent: string;
   readonly registrations: readonly DrachtioRegistrationAccount[];
   readonly inboundPolicy?: (req: InboundRequest) => InboundDecision;
+  /**
+   * Accepted for the same options as the embedded backend, but drachtio-server writes Via and
+   * Contact from its own <contact> (external-ip): set it there. Logged once if given.
+   */
+  readonly advertisedAddress?: string;
   /** How long start() waits for the first connection before going on (reconnects continue). */
   readonly connectWaitMs?: number;
   readonly log?: Logger;
@@ -60,6 +66,11 @@ export class DrachtioBackend implements SignalingBackend {
     if (!Number.isInteger(options.maxCalls) || options.maxCalls < 1) {
       throw new RangeError(`maxCalls must be a positive integer, got ${options.maxCalls}`);
     }
+    if (options.drachtio.mode === 'outbound' && options.registrations.length > 0) {
+      throw new RangeError(
+        'sip.registrations need sip.drachtio.mode inbound: in outbound mode drachtio-server connects only per call, so there is no standing connection to send REGISTER over',
+      );
+    }
     this.#options = options;
     this.#log = (options.log ?? logger).child({ module: 'drachtio' });
     this.#srf = createSrf();
@@ -74,7 +85,7 @@ export class DrachtioBackend implements SignalingBackend {
     );
   }
 
-  /** Whether drachtio-server is connected (inbound mode; outbound mode counts live connections). */
+  /** Inbound mode: drachtio-server is connected. Outbound mode: we listen for its per-call connections. */
   get connected(): boolean {
     return this.#connected;
   }
@@ -85,8 +96,24 @@ export class DrachtioBackend implements SignalingBackend {
 
   async start(): Promise<void> {
     const { drachtio } = this.#options;
+    if (this.#options.advertisedAddress !== undefined) {
+      this.#log.warn(
+        { advertisedAddress: this.#options.advertisedAddress },
+        "sip.advertisedAddress is not used with drachtio: set drachtio-server's <contact> external-ip",
+      );
+    }
     this.#srf.on('connect', (err: Error | null, hostPort: string) => {
-      if (err) return;
+      if (err) {
+        if (this.#logOnce.first(`connect:${err.message}`)) {
+          this.#log.error({ err: err.message }, 'drachtio-server refused us: check sip.drachtio.secret');
+        }
+        return;
+      }
+      if (drachtio.mode === 'outbound') {
+        // One connection per call; the listener's state is what `connected` reports.
+        this.#log.debug({ hostPort }, 'drachtio-server connected for a call');
+        return;
+      }
       this.#connected = true;
       this.#log.info({ hostPort }, 'connected to drachtio-server');
       this.connection.emit('change', true);
@@ -102,7 +129,7 @@ export class DrachtioBackend implements SignalingBackend {
       }
     });
     this.#srf.on('close', () => {
-      if (!this.#connected) return;
+      if (drachtio.mode === 'outbound' || !this.#connected) return;
       this.#connected = false;
       this.#log.warn('connection to drachtio-server lost; reconnecting');
       this.connection.emit('change', false);
@@ -110,8 +137,7 @@ export class DrachtioBackend implements SignalingBackend {
     this.#srf.invite((req, res) => this.#onInvite(req, res));
     this.#srf.options((_req, res) => res.send(200));
     if (drachtio.mode === 'outbound') {
-      this.#srf.listen({ port: drachtio.listenPort, secret: drachtio.secret });
-      this.#connected = true;
+      await this.#listen(drachtio.listenPort, drachtio.secret);
       return;
     }
     this.#srf.connect({ host: drachtio.host, port: drachtio.port, secret: drachtio.secret });
@@ -130,6 +156,25 @@ export class DrachtioBackend implements SignalingBackend {
         resolve();
       });
     });
+  }
+
+  /** Outbound mode: our own server, so a port in use rejects start() instead of throwing uncaught. */
+  async #listen(port: number, secret: string): Promise<void> {
+    const server = createServer();
+    server.listen(port);
+    try {
+      await once(server, 'listening');
+    } catch (err) {
+      throw new Error(
+        `cannot listen for drachtio-server connections on port ${port}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    server.on('error', (err) => this.#log.error({ err: err.message }, 'drachtio listener failed'));
+    this.#srf.listen({ server, secret });
+    this.#connected = true;
+    this.#log.info({ port }, 'listening for drachtio-server connections (outbound mode)');
+    this.connection.emit('change', true);
   }
 
   async unregister(): Promise<void> {
@@ -158,6 +203,19 @@ export class DrachtioBackend implements SignalingBackend {
     return this.#registrations.map((r) => r.state);
   }
 
+  /** Outbound mode: the call's own connection closes with it (srf.endSession; no-op inbound). */
+  #endSession(req: SrfRequest): void {
+    if (this.#options.drachtio.mode !== 'outbound') return;
+    // Let the last response or BYE be written first.
+    setImmediate(() => {
+      try {
+        this.#srf.endSession(req);
+      } catch (err) {
+        this.#log.debug({ err: (err as Error).message }, 'drachtio session already closed');
+      }
+    });
+  }
+
   #onInvite(req: SrfRequest, res: SrfResponse): void {
     const source: SourceAddress = {
       address: req.source_address,
@@ -173,11 +231,13 @@ export class DrachtioBackend implements SignalingBackend {
         uri: req.uri,
         ...(authorization !== undefined && { authorization }),
       });
-      if (decision === 'drop') return; // drachtio-server times the transaction out; nothing is sent
+      // drop: nothing is sent; drachtio-server times the transaction out.
+      if (decision === 'drop') return;
       if (decision !== 'accept') {
         const headers: Record<string, string> =
           decision.status === 401 ? { 'WWW-Authenticate': decision.wwwAuthenticate } : {};
         res.send(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', { headers });
+        this.#endSession(req);
         return;
       }
     }
@@ -185,6 +245,7 @@ export class DrachtioBackend implements SignalingBackend {
       res.send(503, 'Service Unavailable', {
         headers: { 'Retry-After': String(this.#options.retryAfterSec) },
       });
+      this.#endSession(req);
       return;
     }
     this.#activeCalls++;
@@ -193,6 +254,7 @@ export class DrachtioBackend implements SignalingBackend {
       if (!counted) return;
       counted = false;
       this.#activeCalls--;
+      this.#endSession(req);
     };
     const dialledUser = uriUser(req.uri) || uriUser(req.get('To') ?? '');
     const call = new DrachtioIncomingCall(this.#srf, req, res, {

@@ -15,7 +15,7 @@ import type { Srf, SrfDialog, SrfRequest, SrfResponse } from './drachtio-srf-api
 
 /** RFC 3515 gives no bound; a transfer that never reports a final status is given up after this. */
 const REFER_OUTCOME_MS = 120_000;
-/** Late offer: the ACK carries the answer (RFC 3261 §13.2.1); Timer H bounds the wait. */
+/** Timer H (64·T1, RFC 3261 §17.2.1) bounds the wait for the ACK of our 200. */
 const ACK_WAIT_MS = 32_000;
 
 export interface DrachtioCallContext {
@@ -49,7 +49,7 @@ export class DrachtioIncomingCall implements IncomingCall {
     this.#req = req;
     this.#res = res;
     this.#context = context;
-    this.callId = req.callId;
+    this.callId = req.get('Call-ID') ?? '';
     this.from = req.get('From') ?? '';
     this.to = req.get('To') ?? '';
     this.dialledUser = context.dialledUser;
@@ -88,7 +88,8 @@ export class DrachtioIncomingCall implements IncomingCall {
     }
     const dialog = new DrachtioDialog(srfDialog, this.offerSdp);
     this.#context.onDialog(dialog);
-    if (this.offerSdp === null) await dialog.waitForAnswerInAck();
+    // drachtio-srf resolves createUAS when the 200 is sent; the contract is "on the ACK".
+    await dialog.waitForAck(this.offerSdp === null);
     return dialog;
   }
 
@@ -144,24 +145,34 @@ export class DrachtioDialog implements Dialog {
     return this.#remoteSdp;
   }
 
-  /** Late offer: resolves once the ACK brought the answer. */
-  waitForAnswerInAck(): Promise<void> {
-    const read = (): boolean => {
-      const sdp = this.#dialog.remote.sdp;
-      if (sdp === undefined || sdp === '') return false;
-      this.#remoteSdp = sdp;
-      return true;
-    };
-    if (read()) return Promise.resolve();
+  /**
+   * Resolves on the ACK of our 200, which for a late offer must carry the answer (RFC 3261
+   * §13.2.1). No ACK within Timer H, or a late-offer ACK without SDP: BYE, and reject.
+   */
+  waitForAck(needAnswer: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#endReason = 'no-ack';
-        reject(new Error('no ACK with an answer (Timer H)'));
-      }, ACK_WAIT_MS);
-      this.#dialog.once('ack', () => {
+      const fail = (reason: DialogEndReason, message: string): void => {
+        this.#dialog.off('ack', onAck);
+        this.#endReason ??= reason;
+        void this.hangup();
+        reject(new Error(message));
+      };
+      const timer = setTimeout(() => fail('no-ack', 'no ACK for our 200 (Timer H)'), ACK_WAIT_MS);
+      const onAck = (): void => {
         clearTimeout(timer);
-        if (read()) resolve();
-        else reject(new Error('the ACK carried no SDP answer'));
+        const sdp = this.#dialog.remote.sdp;
+        if (needAnswer && (sdp === undefined || sdp === '')) {
+          fail('local-bye', 'the ACK carried no SDP answer');
+          return;
+        }
+        if (needAnswer) this.#remoteSdp = sdp;
+        resolve();
+      };
+      this.#dialog.once('ack', onAck);
+      this.events.once('terminated', () => {
+        clearTimeout(timer);
+        this.#dialog.off('ack', onAck);
+        reject(new Error('the dialog ended before the ACK'));
       });
     });
   }

@@ -3,6 +3,7 @@
 // the `canceled` flag, connect/listen option shapes), so call sites use these types and never
 // cast; the one cast to the constructor is below.
 import type { EventEmitter } from 'node:events';
+import type { Server } from 'node:net';
 import { createRequire } from 'node:module';
 
 export interface SrfMessage {
@@ -17,7 +18,6 @@ export interface SrfMessage {
 export interface SrfRequest extends SrfMessage {
   readonly method: string;
   readonly uri: string;
-  readonly callId: string;
   readonly canceled?: boolean;
   on(event: 'cancel', listener: () => void): void;
   /** Responses to a request we sent (Srf#request). */
@@ -53,7 +53,8 @@ export interface SrfConnectOptions {
 }
 
 export interface SrfListenOptions {
-  readonly port: number;
+  /** A server already listening: its bind errors are ours to handle (srf.listen leaves them uncaught). */
+  readonly server: Server;
   readonly secret: string;
 }
 
@@ -68,6 +69,8 @@ export interface Srf extends EventEmitter {
   connect(opts: SrfConnectOptions): void;
   listen(opts: SrfListenOptions): void;
   disconnect(): void;
+  /** Outbound mode: closes the per-call connection a request or response came over. */
+  endSession(req: SrfRequest): void;
   createUAS(
     req: SrfRequest,
     res: SrfResponse,
@@ -88,7 +91,8 @@ export function createSrf(): Srf {
 /** drachtio-srf's wire protocol object (internal: `srf._app.client.wp`), for what the API lacks. */
 interface WireProtocolInternals {
   closing?: boolean;
-  isServer?: boolean;
+  /** The listening net.Server in outbound mode (a getter returning the server, not a boolean). */
+  isServer?: unknown;
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
   server?: { close(cb?: () => void): void };
 }
@@ -101,12 +105,13 @@ interface WireProtocolInternals {
  */
 export function closeSrf(srf: Srf, connected: boolean): void {
   const wp = (srf as unknown as { _app?: { client?: { wp?: WireProtocolInternals } } })._app?.client?.wp;
+  const outbound = Boolean(wp?.isServer);
   if (wp !== undefined) {
     wp.closing = true;
     if (wp.reconnectVars?.retryTimer) clearTimeout(wp.reconnectVars.retryTimer);
-    if (wp.isServer === true) wp.server?.close();
+    if (outbound) wp.server?.close();
   }
-  if (connected && wp?.isServer !== true) {
+  if (connected && !outbound) {
     try {
       srf.disconnect();
     } catch {

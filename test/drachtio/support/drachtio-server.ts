@@ -26,7 +26,13 @@ export function findDrachtio(): { bin: string } | { skip: string } {
 export async function startDrachtio(
   t: Tap,
   bin: string,
-  opts: { sipPort: number; adminPort: number; secret: string },
+  opts: {
+    sipPort: number;
+    adminPort: number;
+    secret: string;
+    /** Outbound mode: drachtio-server connects to this TCP port for each new INVITE. */
+    outboundTo?: number;
+  },
 ): Promise<{ log: () => string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'grok-sip-drachtio-'));
   const conf = path.join(dir, 'drachtio.conf.xml');
@@ -39,7 +45,14 @@ export async function startDrachtio(
       <contact>sip:127.0.0.1:${opts.sipPort};transport=udp,tcp</contact>
     </contacts>
   </sip>
-  <logging>
+${
+  opts.outboundTo === undefined
+    ? ''
+    : `  <request-handlers>
+    <request-handler sip-method="INVITE">tcp://127.0.0.1:${opts.outboundTo}</request-handler>
+  </request-handlers>
+`
+}  <logging>
     <console/>
     <loglevel>info</loglevel>
     <sofia-loglevel>3</sofia-loglevel>
@@ -47,7 +60,15 @@ export async function startDrachtio(
 </drachtio>
 `,
   );
-  const child = spawn(bin, ['-f', conf, '--stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (await portOpen(opts.adminPort)) {
+    throw new Error(`admin port ${opts.adminPort} is already taken (a drachtio-server left over?)`);
+  }
+  // A test process killed at its timeout runs no teardown: setpriv's parent-death signal takes
+  // drachtio-server down with it instead of leaving it on the ports for the next run.
+  const [cmd, args] = hasSetpriv()
+    ? ['setpriv', ['--pdeathsig', 'KILL', bin, '-f', conf, '--stdout']]
+    : [bin, ['-f', conf, '--stdout']];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
@@ -65,18 +86,26 @@ export async function startDrachtio(
   const until = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`drachtio exited: ${log.slice(-800)}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(opts.adminPort, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) break;
+    // The SIP sockets bind after the admin port; a bind failure there ends the process.
+    if (/Starting sofia event loop/.test(log) && (await portOpen(opts.adminPort))) break;
     if (Date.now() > until)
       throw new Error(`drachtio admin port ${opts.adminPort} never opened: ${log.slice(-800)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { log: () => log, stop };
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function hasSetpriv(): boolean {
+  return spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).status === 0;
 }
