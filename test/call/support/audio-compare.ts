@@ -46,35 +46,56 @@ export function trimSilence(samples: Float64Array, threshold = 300): Float64Arra
 
 /**
  * Correlation that allows for the jitter buffer's time adjustments: the adaptive buffer may
- * insert or drop 10 ms while it settles its delay, which shifts everything after by 80 samples
- * and defeats one global lag. Each `segmentSamples` piece of `echo` is matched at its best lag
- * within ±`maxShift` of the previous piece's lag (starting from the global best lag); the result
- * is the energy-weighted mean of the pieces' normalised correlations.
+ * insert or drop 10 ms at a time while it settles its delay (several times on a loaded machine),
+ * which shifts everything after by 80 samples and defeats one global lag. Each `segmentSamples`
+ * piece of `echo` is matched at its best lag within ±`maxShift` of the previous piece's lag
+ * (starting from the global best lag); a piece that matches poorly is matched again as two
+ * halves, since a shift inside it splits it in two alignments. The result is the energy-weighted
+ * mean of the pieces' normalised correlations.
  */
 export function segmentedCorrelation(
   reference: Float64Array,
   echo: Float64Array,
   segmentSamples = 2000,
-  maxShift = 480,
+  maxShift = 800,
 ): { correlation: number; shifts: number[] } {
   let { lag } = bestCorrelation(echo.subarray(0, Math.min(echo.length, 4 * segmentSamples)), reference);
   let weighted = 0;
   let totalWeight = 0;
   const shifts: number[] = [];
-  for (let at = 0; at + segmentSamples <= echo.length; at += segmentSamples) {
-    const piece = echo.subarray(at, at + segmentSamples);
+  const match = (at: number, length: number): { correlation: number; energy: number } | null => {
+    const piece = echo.subarray(at, at + length);
     let energy = 0;
     for (const x of piece) energy += x * x;
-    if (energy === 0) continue;
+    if (energy === 0) return { correlation: 0, energy: 0 };
     const from = Math.max(0, lag + at - maxShift);
-    const to = Math.min(reference.length, lag + at + maxShift + segmentSamples);
-    if (to - from < segmentSamples) break;
+    const to = Math.min(reference.length, lag + at + maxShift + length);
+    if (to - from < length) return null;
     const found = bestCorrelation(piece, reference.subarray(from, to));
     const newLag = from + found.lag - at;
     if (newLag !== lag) shifts.push(newLag - lag);
     lag = newLag;
-    weighted += found.correlation * energy;
-    totalWeight += energy;
+    return { correlation: found.correlation, energy };
+  };
+  for (let at = 0; at + segmentSamples <= echo.length; at += segmentSamples) {
+    const lagBefore = lag;
+    const shiftsBefore = shifts.length;
+    let result = match(at, segmentSamples);
+    if (result === null) break;
+    if (result.correlation < 0.9) {
+      lag = lagBefore;
+      shifts.length = shiftsBefore;
+      const half = segmentSamples / 2;
+      const first = match(at, half);
+      const second = first === null ? null : match(at + half, half);
+      if (first !== null && second !== null && first.energy + second.energy > 0) {
+        const energy = first.energy + second.energy;
+        const correlation = (first.correlation * first.energy + second.correlation * second.energy) / energy;
+        if (correlation > result.correlation) result = { correlation, energy };
+      }
+    }
+    weighted += result.correlation * result.energy;
+    totalWeight += result.energy;
   }
   return { correlation: totalWeight === 0 ? 0 : weighted / totalWeight, shifts };
 }
