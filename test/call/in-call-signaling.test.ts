@@ -8,7 +8,7 @@ import t from 'tap';
 import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
 import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { header, request, statusOf, UdpPeer, until } from '../sip/support/raw-sip.js';
+import { audioSdp as sdp, header, request, statusOf, UdpPeer, until } from '../sip/support/raw-sip.js';
 
 const sipPort = 19000;
 
@@ -30,19 +30,6 @@ agents:
   app.events.on('call-ended', (r) => records.push(r));
   return { app, records };
 }
-
-const sdp = (rtpPort: number, direction: string, version: number): string =>
-  [
-    'v=0',
-    `o=raw 1 ${version} IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${rtpPort} RTP/AVP 0`,
-    'a=rtpmap:0 PCMU/8000',
-    `a=${direction}`,
-    '',
-  ].join('\r\n');
 
 t.test('late offer, hold and resume', async (t) => {
   const { app, records } = await start(t, 0);

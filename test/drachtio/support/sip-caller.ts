@@ -3,18 +3,7 @@
 import { header, statusOf, UdpPeer } from '../../sip/support/raw-sip.js';
 import type { Tap } from './drachtio-server.js';
 
-export const sdp = (rtpPort: number, direction = 'sendrecv', version = 1): string =>
-  [
-    'v=0',
-    `o=peer 1 ${version} IN IP4 127.0.0.1`,
-    's=-',
-    'c=IN IP4 127.0.0.1',
-    't=0 0',
-    `m=audio ${rtpPort} RTP/AVP 0`,
-    'a=rtpmap:0 PCMU/8000',
-    `a=${direction}`,
-    '',
-  ].join('\r\n');
+export { audioSdp as sdp } from '../../sip/support/raw-sip.js';
 
 export class SipCaller {
   readonly peer: UdpPeer;

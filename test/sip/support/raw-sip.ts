@@ -50,6 +50,20 @@ export const offer = (codecs: 'g711' | 'g729', port = 6000): string =>
     '',
   ].join('\r\n');
 
+/** A PCMU-only offer or answer with a direction and o= version (hold, resume, re-INVITE tests). */
+export const audioSdp = (rtpPort: number, direction = 'sendrecv', version = 1): string =>
+  [
+    'v=0',
+    `o=peer 1 ${version} IN IP4 127.0.0.1`,
+    's=-',
+    'c=IN IP4 127.0.0.1',
+    't=0 0',
+    `m=audio ${rtpPort} RTP/AVP 0`,
+    'a=rtpmap:0 PCMU/8000',
+    `a=${direction}`,
+    '',
+  ].join('\r\n');
+
 export function statusOf(message: string): number {
   return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1] ?? 0);
 }
