@@ -71,7 +71,9 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
   explicit InboundAudioWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<InboundAudioWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString()) {
-      type_error(env, "expected (callCodec: string, apiFormat: string, minDelayMs: number, maxDelayMs: number)");
+      type_error(env,
+                 "expected (callCodec: string, apiFormat: string, minDelayMs: number, maxDelayMs: number"
+                 "[, lateCostMs: number])");
       return;
     }
     const std::string codec = info[0].As<Napi::String>().Utf8Value();
@@ -106,8 +108,22 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
       range_error(env, "minDelayMs must not exceed maxDelayMs");
       return;
     }
-    audio_ = std::make_unique<grok::media::InboundAudio>(call_codec, api_format,
-                                                         grok::media::JitterConfig{int(min_ms), int(max_ms)});
+    grok::media::JitterConfig config{int(min_ms), int(max_ms)};
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      if (!info[4].IsNumber()) {
+        type_error(env, "lateCostMs must be a number");
+        return;
+      }
+      const double cost = info[4].As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(cost) || cost <= 0 || cost > grok::media::JitterBuffer::kMaxLateCostMs) {
+        std::ostringstream msg;
+        msg << "lateCostMs must be in (0, " << grok::media::JitterBuffer::kMaxLateCostMs << "], got " << cost;
+        range_error(env, msg.str());
+        return;
+      }
+      config.late_cost_ms = cost;
+    }
+    audio_ = std::make_unique<grok::media::InboundAudio>(call_codec, api_format, config);
   }
 
  private:

@@ -7,10 +7,6 @@
 namespace grok::media {
 namespace {
 constexpr int64_t kTimelineStart = int64_t(1) << 24;  // keeps positions positive
-// Target delay: the T minimising T + kLateCostMs * (% of the window later than T). 9 ms per %
-// of late audio: on bench/jitter.cc's traces (GE loss, Pareto jitter) this keeps the late rate
-// below speexdsp's everywhere, at equal or lower delay on 8 of 14 traces (+1 to +8 ms on the rest).
-constexpr double kLateCostMs = 9.0;
 // Shrink the delay only after >= 10 ms excess has lasted this many frames (0.5 s).
 constexpr int kDropAfterFrames = 25;
 // Wait at most this many 10 ms subframes (within 10 ms over the target) for a missing packet.
@@ -36,6 +32,8 @@ JitterBuffer::JitterBuffer(JitterConfig config)
       histogram_(kMaxDelayMs + 1, 0) {
   config_.min_delay_ms = std::clamp(config_.min_delay_ms, 0, kMaxDelayMs);
   config_.max_delay_ms = std::clamp(config_.max_delay_ms, config_.min_delay_ms, kMaxDelayMs);
+  if (!(config_.late_cost_ms > 0)) config_.late_cost_ms = JitterConfig{}.late_cost_ms;
+  config_.late_cost_ms = std::min(config_.late_cost_ms, kMaxLateCostMs);
   target_ms_ = config_.min_delay_ms;
 }
 
@@ -103,7 +101,7 @@ void JitterBuffer::update_target() {
     on_time += histogram_[size_t(b)];
     const double t = std::max(double(b + 1), double(config_.min_delay_ms));
     if (t > config_.max_delay_ms) break;
-    const double cost = t + kLateCostMs * 100.0 * (n - on_time) / n;
+    const double cost = t + config_.late_cost_ms * 100.0 * (n - on_time) / n;
     if (cost < best_cost) best_cost = cost, best = t;
   }
   target_ms_ = std::clamp(best, double(config_.min_delay_ms), double(config_.max_delay_ms));

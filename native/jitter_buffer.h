@@ -3,7 +3,7 @@
 // 20 ms at a time in two 10 ms subframes, each real or to be concealed by the caller.
 // Timing: every 10 ms of received audio gives a relative delay (arrival - its end on the
 // timeline). The playout point is the minimum of those over a 10 s window plus a target delay
-// that minimises "delay + kLateCostMs per % of audio that would have been late" over the same
+// that minimises "delay + late_cost_ms per % of audio that would have been late" over the same
 // window, clamped to [min, max]. The point moves in 10 ms steps: it grows at once (a concealed
 // subframe is inserted), it shrinks for free over a lost subframe (the gap is closed instead of
 // concealed) or, after 0.5 s of excess, by dropping 10 ms of real audio (spliced). A missing
@@ -22,6 +22,10 @@ enum class PushStatus { Accepted, Duplicate, Late, Resync, Invalid };
 struct JitterConfig {
   int min_delay_ms = 20;
   int max_delay_ms = 200;
+  // Milliseconds of added delay that 1 % of late audio is worth when the target is chosen:
+  // lower gives less delay and more late loss. The default 9 was chosen on bench/jitter.cc's
+  // 'tuning' traces; that bench also shows the whole trade-off against speexdsp.
+  double late_cost_ms = 9.0;
 };
 
 struct JitterStats {
@@ -48,6 +52,7 @@ class JitterBuffer {
   static constexpr int kSubframe = 80;
   static constexpr int kMaxDelayMs = 1000;
   static constexpr int kMaxPayload = 8 * 120;  // 120 ms: beyond any sane ptime
+  static constexpr double kMaxLateCostMs = 1000;
 
   // Real: play `bytes`. RealAfterDrop: play `bytes`, spliced after audio removed before it.
   // Missing / Inserted: conceal (Inserted did not consume the timeline). Silence: start-up.

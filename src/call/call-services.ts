@@ -22,7 +22,7 @@ export interface CallMediaSettings {
   readonly advertisedAddress: string;
   readonly codecs: readonly CallCodec[];
   readonly ptimeMs: number;
-  readonly jitter: { readonly minDelayMs: number; readonly maxDelayMs: number };
+  readonly jitter: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly lateCostMs?: number };
   /** 0 disables the RTP inactivity BYE. */
   readonly rtpTimeoutSec: number;
   readonly recordingsDir?: string;

@@ -128,8 +128,17 @@ const media = z
       })
       .default(20),
     jitter: z
-      .strictObject({ minDelayMs: int(0, 1000).default(20), maxDelayMs: int(20, 2000).default(200) })
-      .default({ minDelayMs: 20, maxDelayMs: 200 }),
+      .strictObject({
+        minDelayMs: int(0, 1000).default(20),
+        maxDelayMs: int(20, 1000).default(200),
+        // ms of delay that 1 % of late audio is worth (native/jitter_buffer.h).
+        lateCostMs: z
+          .number({ error: 'a number of ms, > 0 and ≤ 1000' })
+          .positive({ error: '> 0' })
+          .max(1000, { error: '≤ 1000' })
+          .default(9),
+      })
+      .default({ minDelayMs: 20, maxDelayMs: 200, lateCostMs: 9 }),
     // 0 disables the check (e.g. peers that suppress silence without comfort noise).
     rtpTimeoutSec: int(0, 3600).default(30),
     recordings: z

@@ -20,6 +20,11 @@ export interface JitterDelayOptions {
   minDelayMs: number;
   /** Upper bound of the adaptive target delay, minDelayMs-1000 ms. */
   maxDelayMs: number;
+  /**
+   * Delay/late-loss trade-off: ms of added delay that 1 % of late audio is worth when the target
+   * is chosen, (0, 1000]; default 9. Lower: less delay, more late audio (`npm run bench jitter`).
+   */
+  lateCostMs?: number;
 }
 
 /** The stats as the native core reports them (documented in the binding). */
@@ -45,7 +50,13 @@ export class InboundAudio {
     }
     // The binding checks the codec and the delay bounds (TypeError / RangeError).
     const format = apiFormatName(apiFormat);
-    this.#raw = new native.InboundAudio(callCodec, format, delay.minDelayMs, delay.maxDelayMs);
+    this.#raw = new native.InboundAudio(
+      callCodec,
+      format,
+      delay.minDelayMs,
+      delay.maxDelayMs,
+      delay.lateCostMs,
+    );
     this.frameBytes = this.#raw.frameBytes();
   }
 

@@ -192,6 +192,29 @@ t.test('bad arguments: TypeError / RangeError with a message, never a crash', as
     /maxDelayMs/,
     'fraction',
   );
+  for (const lateCostMs of [0, -3, Number.NaN, Infinity, 1001]) {
+    bad(
+      () => new InboundAudio('PCMU', { encoding: 'pcmu' }, { minDelayMs: 0, maxDelayMs: 200, lateCostMs }),
+      RangeError,
+      /lateCostMs/,
+      `lateCostMs ${lateCostMs}`,
+    );
+  }
+  bad(
+    () =>
+      new InboundAudio(
+        'PCMU',
+        { encoding: 'pcmu' },
+        {
+          minDelayMs: 0,
+          maxDelayMs: 200,
+          lateCostMs: '9' as unknown as number,
+        },
+      ),
+    TypeError,
+    /lateCostMs/,
+    'lateCostMs not a number',
+  );
   bad(
     () => new InboundAudio('PCMU', { encoding: 'pcmu' }, null as unknown as { minDelayMs: 0; maxDelayMs: 0 }),
     TypeError,

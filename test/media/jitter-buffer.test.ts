@@ -243,6 +243,29 @@ t.test('the target delay follows the measured jitter, within min and max', async
   t.ok(mid.currentDelayMs >= mid.targetDelayMs - 1, 'the playout point follows the target');
 });
 
+t.test('lateCostMs trades delay for late audio', async (t) => {
+  // Heavy-tailed jitter (Pareto, alpha 1.2, capped at 80 ms): every target below the cap loses
+  // the packets at the cap, so the cheaper late audio is, the lower the target.
+  const r = rng(7);
+  const sent = stream(3000).map((s) => ({
+    ...s,
+    arrivalMs: s.arrivalMs + Math.min(80, 5 / Math.pow(1 - r(), 1 / 1.2) - 5),
+  }));
+  const run = (lateCostMs: number) =>
+    play(sent, { minDelayMs: 0, maxDelayMs: 300, lateCostMs }).audio.stats();
+  const cheap = run(2);
+  const normal = run(9);
+  const dear = run(40);
+  const fmt = (s: { meanAddedDelayMs: number; late: number }) =>
+    `${s.meanAddedDelayMs.toFixed(1)} ms, ${s.late} late`;
+  t.ok(
+    cheap.meanAddedDelayMs < normal.meanAddedDelayMs && normal.meanAddedDelayMs <= dear.meanAddedDelayMs,
+    `delay rises with the cost: ${fmt(cheap)} / ${fmt(normal)} / ${fmt(dear)}`,
+  );
+  t.ok(cheap.late > normal.late && normal.late >= dear.late, 'late audio falls with it');
+  t.ok(cheap.late < 3000 * 0.2, 'even the cheapest setting plays most packets');
+});
+
 t.test('garbage packets never crash it and memory stays bounded', async (t) => {
   const r = rng(7);
   const audio = new InboundAudio('PCMU', { encoding: 'pcmu' }, { minDelayMs: 20, maxDelayMs: 1000 });

@@ -42,5 +42,6 @@ export interface InboundBinding {
     apiFormat: string,
     minDelayMs: number,
     maxDelayMs: number,
+    lateCostMs?: number,
   ) => RawInboundAudio;
 }
