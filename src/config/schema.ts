@@ -136,9 +136,9 @@ const media = z
           .number({ error: 'a number of ms, > 0 and ≤ 1000' })
           .positive({ error: '> 0' })
           .max(1000, { error: '≤ 1000' })
-          .default(9),
+          .default(6.5),
       })
-      .default({ minDelayMs: 20, maxDelayMs: 200, lateCostMs: 9 }),
+      .default({ minDelayMs: 20, maxDelayMs: 200, lateCostMs: 6.5 }),
     // 0 disables the check (e.g. peers that suppress silence without comfort noise).
     rtpTimeoutSec: int(0, 3600).default(30),
     recordings: z

@@ -22,7 +22,7 @@ export interface JitterDelayOptions {
   maxDelayMs: number;
   /**
    * Delay/late-loss trade-off: ms of added delay that 1 % of late audio is worth when the target
-   * is chosen, (0, 1000]; default 9. Lower: less delay, more late audio (`npm run bench jitter`).
+   * is chosen, (0, 1000]; default 6.5. Lower: less delay, more late audio (`npm run bench jitter`).
    */
   lateCostMs?: number;
 }

@@ -30,7 +30,7 @@ t.test('the shipped file parses to the documented defaults', async (t) => {
   t.same(config.media.codecs, ['PCMU', 'PCMA']);
   t.equal(config.media.portMin, 40000);
   t.equal(config.media.portMax, 40999);
-  t.same(config.media.jitter, { minDelayMs: 20, maxDelayMs: 200, lateCostMs: 9 });
+  t.same(config.media.jitter, { minDelayMs: 20, maxDelayMs: 200, lateCostMs: 6.5 });
   t.equal(config.media.rtpTimeoutSec, 30);
   t.equal(config.realtime.url, 'wss://api.x.ai/v1/realtime');
   t.equal(config.realtime.apiKey, undefined, 'no key → local agent');
