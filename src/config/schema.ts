@@ -110,6 +110,17 @@ const sip = z
         message: 'a drachtio section when backend is drachtio',
       });
     }
+    // In drachtio's outbound mode drachtio-server connects only per call: there is no standing
+    // connection to send REGISTER over (the backend refuses it at start too).
+    if (s.backend === 'drachtio' && s.drachtio?.mode === 'outbound' && s.registrations.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drachtio', 'mode'],
+        params: { value: 'outbound' },
+        message:
+          'inbound when sip.registrations are set (outbound mode has no standing connection to register over)',
+      });
+    }
   });
 
 const media = z

@@ -115,6 +115,15 @@ t.test('error messages name the key path, the bad value and what is allowed', as
     ['media:\n  portMin: 41000\n', 'media.portMax: 40999 is not valid — expected ≥ media.portMin (41000)'],
     ['media:\n  codecs: [PCMU, G729]\n', 'media.codecs[1]: "G729" is not valid — expected PCMU or PCMA'],
     ['media:\n  ptimeMs: 25\n', 'media.ptimeMs: 25 is not valid — expected one of 10, 20, 30, 40, 50, 60'],
+    ['media:\n  jitter: { lateCostMs: 0 }\n', 'media.jitter.lateCostMs: 0 is not valid — expected > 0'],
+    [
+      'media:\n  jitter: { maxDelayMs: 1500 }\n',
+      'media.jitter.maxDelayMs: 1500 is not valid — expected an integer 20–1000',
+    ],
+    [
+      'sip:\n  backend: drachtio\n  drachtio: { mode: outbound, secret: s }\n  registrations:\n    - { aor: "sip:4000@pbx", registrar: "sip:pbx" }\n',
+      'sip.drachtio.mode: "outbound" is not valid — expected inbound when sip.registrations are set (outbound mode has no standing connection to register over)',
+    ],
     [
       'realtime:\n  url: https://api.x.ai\n',
       'realtime.url: "https://api.x.ai" is not valid — expected a ws:// or wss:// URL',
@@ -219,7 +228,7 @@ t.test('maskSecrets hides every secret and nothing else', async (t) => {
   const yaml = `
 sip:
   backend: drachtio
-  drachtio: { mode: outbound, secret: "\${DRACHTIO_SECRET}" }
+  drachtio: { mode: inbound, secret: "\${DRACHTIO_SECRET}" }
   registrations:
     - { aor: "sip:4000@pbx", registrar: "sip:pbx", password: "\${PW}" }
   inbound:
