@@ -126,6 +126,7 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Resampler",
                        {InstanceMethod<&ResamplerWrap::Process>("process"),
+                        InstanceMethod<&ResamplerWrap::ProcessFloat>("processFloat"),
                         InstanceMethod<&ResamplerWrap::Reset>("reset"),
                         InstanceAccessor<&ResamplerWrap::DelaySamples>("delaySamples"),
                         InstanceAccessor<&ResamplerWrap::InRate>("inRate"),
@@ -155,6 +156,7 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
       return range_error(env, "Resampler.process: pcm must hold whole 16-bit samples (even byte length), got " +
                                   std::to_string(pcm.ElementLength()) + " bytes");
     }
+    if (!use_stream(env, Stream::kInt16)) return env.Undefined();
     const size_t n = pcm.ElementLength() / 2;
     const int16_t* in = samples_of(pcm, scratch_);
     out_.resize(resampler_->max_output(n));
@@ -162,9 +164,28 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
     return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(out_.data()), got * 2);
   }
 
+  // Float32Array in (any scale), Float32Array out: the filter without int16 rounding.
+  Napi::Value ProcessFloat(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!resampler_) return type_error(env, "Resampler: not constructed");
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      return type_error(env, "Resampler.processFloat: samples must be a Float32Array");
+    }
+    if (!use_stream(env, Stream::kFloat)) return env.Undefined();
+    auto samples = info[0].As<Napi::Float32Array>();  // element-aligned by construction
+    const size_t n = samples.ElementLength();
+    fout_.resize(resampler_->max_output(n));
+    const size_t got = resampler_->process_float(samples.Data(), n, fout_.data());
+    auto out = Napi::Float32Array::New(env, got);
+    if (got > 0) std::memcpy(out.Data(), fout_.data(), got * sizeof(float));
+    return out;
+  }
+
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     if (!resampler_) return type_error(info.Env(), "Resampler: not constructed");
     resampler_->reset();
+    stream_ = Stream::kNone;
     return info.Env().Undefined();
   }
 
@@ -181,9 +202,23 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
     return Napi::Number::New(info.Env(), resampler_->out_rate());
   }
 
+  // One stream is int16 or float until reset() (Resampler::process_float's precondition).
+  enum class Stream { kNone, kInt16, kFloat };
+  bool use_stream(Napi::Env env, Stream kind) {
+    if (stream_ != Stream::kNone && stream_ != kind) {
+      Napi::Error::New(env, "Resampler: process() and processFloat() cannot share a stream; call reset() first")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+    stream_ = kind;
+    return true;
+  }
+
   std::unique_ptr<Resampler> resampler_;
   std::vector<int16_t> scratch_;
   std::vector<int16_t> out_;
+  std::vector<float> fout_;
+  Stream stream_ = Stream::kNone;
 };
 
 class OutboundAudioWrap : public Napi::ObjectWrap<OutboundAudioWrap> {

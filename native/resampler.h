@@ -1,4 +1,4 @@
-// Streaming polyphase windowed-sinc (Kaiser) resampler for int16 mono between 8 kHz and
+// Streaming polyphase windowed-sinc (Kaiser) resampler for int16 (or float) mono between 8 kHz and
 // 16/24/48 kHz, and between 16 and 24 kHz. State is kept across calls: any split of the input
 // into chunks yields exactly the same output samples as a single call.
 #pragma once
@@ -13,6 +13,10 @@ class Resampler {
   Resampler(int in_rate, int out_rate);              // precondition: supported()
   size_t max_output(size_t n_in) const;              // upper bound of process() output for n_in input
   size_t process(const int16_t* in, size_t n_in, int16_t* out);  // streaming, returns samples written
+  // Same filter and kernels on float samples of any scale, no rounding or saturation: int16-valued
+  // input gives process()'s output before rounding. max_output() applies. One stream uses one of
+  // the two (process()'s pure-delay branches copy buffered input samples, which must be int16 values).
+  size_t process_float(const float* in, size_t n_in, float* out);
   void reset();
   int delay_samples() const;  // group delay in output samples
   int in_rate() const;
@@ -22,6 +26,8 @@ class Resampler {
   double design_stopband_db() const { return stopband_db_; }  // Kaiser design attenuation
 
  private:
+  // Exactly one of in16 / inf and one of out16 / outf is non-null.
+  size_t run(const int16_t* in16, const float* inf, size_t n_in, int16_t* out16, float* outf);
   int in_rate_;
   int out_rate_;
   int up_;    // L: interpolation factor

@@ -1,13 +1,16 @@
 // Streaming int16 mono resampler of one direction of one call (native/resampler.cc): polyphase
-// Kaiser-windowed sinc, passband flat to 3.4 kHz (7.2 kHz on 16 <-> 24 kHz), stopband >= 100 dB
+// Kaiser-windowed sinc, passband flat to 3.4 kHz (7.2 kHz on 16 <-> 24 kHz), stopband >= 108 dB
 // by design. Any split of the input into chunks gives the same output bytes as one call.
 import { native } from './native-addon.js';
 import type { RawResampler } from './bindings/codec-binding.js';
 
+/** The binding's float entry point (native/addon_codec.cc), used by processFloat() only. */
+type RawFloatResampler = RawResampler & { processFloat(samples: Float32Array): Float32Array };
+
 export type ResamplerRate = 8000 | 16000 | 24000 | 48000;
 
 export class Resampler {
-  readonly #raw: RawResampler;
+  readonly #raw: RawFloatResampler;
   readonly inRate: number;
   readonly outRate: number;
   /** Group delay of the filter in output samples. */
@@ -20,7 +23,7 @@ export class Resampler {
 
   /** @throws TypeError / RangeError on a rate pair that is not supported. */
   constructor(inRate: ResamplerRate, outRate: ResamplerRate) {
-    this.#raw = new native.Resampler(inRate, outRate);
+    this.#raw = new native.Resampler(inRate, outRate) as RawFloatResampler;
     this.inRate = inRate;
     this.outRate = outRate;
     this.delaySamples = this.#raw.delaySamples;
@@ -32,6 +35,16 @@ export class Resampler {
    */
   process(pcm: Uint8Array): Buffer {
     return this.#raw.process(pcm);
+  }
+
+  /**
+   * The same filter on float samples of any scale, without int16 rounding or saturation (int16-valued
+   * input gives process()'s output before rounding). A stream is fed through process() or through
+   * processFloat(), not both, until reset().
+   * @throws TypeError when not a Float32Array, Error after process() on this stream.
+   */
+  processFloat(samples: Float32Array): Float32Array {
+    return this.#raw.processFloat(samples);
   }
 
   /** Forgets the filter history (start of an unrelated stream). */

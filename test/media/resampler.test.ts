@@ -1,5 +1,6 @@
 // Resampler: chunking invariance (byte-exact), passband flatness and stopband rejection measured
-// with sine sweeps (Goertzel on exact DFT bins), group delay, and argument errors.
+// with sine sweeps (Goertzel on exact DFT bins), group delay, the float entry point (same filter as
+// the int16 one, chunking invariance), and argument errors.
 import t from 'tap';
 import { Resampler } from '../../src/media/resampler.js';
 import type { ResamplerRate } from '../../src/media/resampler.js';
@@ -180,6 +181,88 @@ t.test('reset forgets the history', async (t) => {
   r.process(tone(1000, 8000, 333, 12000));
   r.reset();
   t.ok(r.process(a).equals(first));
+});
+
+t.test('processFloat is process() before int16 rounding and saturation', async (t) => {
+  for (const [inRate, outRate] of paths) {
+    const rand = lcg(inRate * 3 + outRate);
+    const n = inRate / 2;
+    // A near full-scale square wave plus noise: the filter's Gibbs overshoot leaves the int16 range,
+    // which process() saturates and processFloat() does not.
+    const values = Array.from({ length: n }, (_, i) =>
+      Math.max(
+        -32768,
+        Math.min(32767, (Math.floor(i / 20) % 2 ? 32000 : -32000) + Math.round((rand() - 0.5) * 1400)),
+      ),
+    );
+    const ints = samplesOf(new Resampler(inRate, outRate).process(pcm(values)));
+    const floats = new Resampler(inRate, outRate).processFloat(Float32Array.from(values));
+    t.equal(floats.length, ints.length, `${inRate}->${outRate}: same output length`);
+    let worst = 0;
+    let beyond = 0;
+    for (let i = 0; i < ints.length; i++) {
+      const f = floats[i]!;
+      const saturated = Math.max(-32768, Math.min(32767, f));
+      if (saturated !== f) beyond++;
+      worst = Math.max(worst, Math.abs(ints[i]! - saturated));
+    }
+    t.ok(
+      worst <= 0.5,
+      `${inRate}->${outRate}: int16 output within rounding of the float output (worst ${worst.toFixed(4)})`,
+    );
+    t.ok(beyond > 0, `${inRate}->${outRate}: ${beyond} float outputs beyond the int16 range`);
+  }
+});
+
+t.test('processFloat: any chunking gives identical output', async (t) => {
+  for (const [inRate, outRate] of paths) {
+    const rand = lcg(inRate * 5 + outRate);
+    const n = inRate;
+    const input = Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin(i * 0.07) + (rand() - 0.5) * 0.6);
+    const whole = new Resampler(inRate, outRate).processFloat(input);
+    t.equal(
+      whole.length,
+      Math.ceil((n * outRate) / inRate),
+      `${inRate}->${outRate}: ceil(n * out / in) samples`,
+    );
+    for (let round = 0; round < 2; round++) {
+      const r = new Resampler(inRate, outRate);
+      const parts: Float32Array[] = [];
+      let off = 0;
+      while (off < n) {
+        const pick = rand();
+        const len = Math.min(
+          n - off,
+          pick < 0.1 ? 0 : pick < 0.3 ? 1 + Math.floor(rand() * 3) : Math.floor(rand() * 2500),
+        );
+        parts.push(r.processFloat(input.subarray(off, off + len)));
+        off += len;
+      }
+      const joined = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        joined.set(p, at);
+        at += p.length;
+      }
+      t.ok(
+        Buffer.from(joined.buffer).equals(Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength)),
+        `${inRate}->${outRate} random chunks round ${round}`,
+      );
+    }
+  }
+});
+
+t.test('processFloat: one kind of input per stream, argument errors', async (t) => {
+  const r = new Resampler(8000, 16000);
+  t.equal(r.processFloat(new Float32Array(0)).length, 0, 'empty input, empty output');
+  t.equal(r.processFloat(new Float32Array(40)).length, 80);
+  t.throws(() => r.process(Buffer.alloc(80)), /cannot share a stream/);
+  r.reset();
+  t.equal(r.process(Buffer.alloc(80)).length, 160, 'after reset() the stream may be int16');
+  t.throws(() => r.processFloat(new Float32Array(40)), /cannot share a stream/);
+  r.reset();
+  t.throws(() => r.processFloat(new Float64Array(4) as unknown as Float32Array), TypeError);
+  t.throws(() => r.processFloat(Buffer.alloc(8) as unknown as Float32Array), TypeError);
 });
 
 t.test('supported pairs and argument errors', async (t) => {
