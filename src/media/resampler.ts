@@ -4,13 +4,10 @@
 import { native } from './native-addon.js';
 import type { RawResampler } from './bindings/codec-binding.js';
 
-/** The binding's float entry point (native/addon_codec.cc), used by processFloat() only. */
-type RawFloatResampler = RawResampler & { processFloat(samples: Float32Array): Float32Array };
-
 export type ResamplerRate = 8000 | 16000 | 24000 | 48000;
 
 export class Resampler {
-  readonly #raw: RawFloatResampler;
+  readonly #raw: RawResampler;
   readonly inRate: number;
   readonly outRate: number;
   /** Group delay of the filter in output samples. */
@@ -23,7 +20,7 @@ export class Resampler {
 
   /** @throws TypeError / RangeError on a rate pair that is not supported. */
   constructor(inRate: ResamplerRate, outRate: ResamplerRate) {
-    this.#raw = new native.Resampler(inRate, outRate) as RawFloatResampler;
+    this.#raw = new native.Resampler(inRate, outRate);
     this.inRate = inRate;
     this.outRate = outRate;
     this.delaySamples = this.#raw.delaySamples;

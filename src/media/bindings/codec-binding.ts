@@ -4,6 +4,8 @@
 export interface RawResampler {
   /** Even-length PCM16 in, resampled PCM16 out (may be empty); filter state kept across calls. */
   process(pcm: Uint8Array): Buffer;
+  /** The same filter on float samples (same scale as int16); a stream is int16 or float until reset(). */
+  processFloat(samples: Float32Array): Float32Array;
   reset(): void;
   readonly delaySamples: number;
   readonly inRate: number;
