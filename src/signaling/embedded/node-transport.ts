@@ -2,6 +2,7 @@
 // so this routes by reading it (RFC 3261 §18, see next-hop.ts), and repairs what sip.js writes for
 // WebSockets: Via and Contact without our port (the UA would drop responses whose Via has a port,
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
+import { isIPv6 } from 'node:net';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import { LogOnce, logger } from '../../observability/logger.js';
 import type { SipTransportName } from '../signaling-backend.js';
@@ -117,7 +118,9 @@ export class NodeTransport implements Transport {
     const branch = via.params.get('branch') ?? '';
     const origin = this.#branches.get(branch)?.from;
     const hop = responseHop(via);
-    this.#fixContact(head, hop.transport);
+    // Our Contact names the UDP listener the request came in on (TCP: the first TCP listener).
+    const arrivedOn = hop.transport === 'udp' && origin?.via !== undefined ? Number(origin.via) : undefined;
+    this.#fixContact(head, hop.transport, arrivedOn, this.#hostFor(arrivedOn));
     const text = joinMessage(head);
     await this.#deliver(text, hop, origin?.via);
     const status = Number(head.startLine.split(' ')[1]);
@@ -134,22 +137,26 @@ export class NodeTransport implements Transport {
     const [method = '', requestUri = ''] = head.startLine.split(' ');
     const fallback: SipTransportName = this.sockets.has('udp') ? 'udp' : 'tcp';
     const hop = requestHop(requestUri, findHeader(head, 'route'), fallback);
-    const localPort = this.sockets.port(hop.transport);
+    const resolved: NextHop = { ...hop, host: await this.#resolver.resolve(hop.host) };
+    const localPort =
+      hop.transport === 'udp' ? this.sockets.udpPortFor(resolved.host) : this.sockets.port(hop.transport);
     if (localPort === undefined)
       throw new Error(`no ${hop.transport.toUpperCase()} listener for ${requestUri}`);
     const via = readTopVia(head);
     if (via === null) throw new TypeError('request without a Via');
-    writeTopVia(head, { ...via, protocol: hop.transport.toUpperCase(), port: localPort });
-    this.#fixContact(head, hop.transport);
+    const host = this.#hostFor(hop.transport === 'udp' ? localPort : undefined);
+    const viaHost = host === this.#options.advertisedAddress ? via.host : isIPv6(host) ? `[${host}]` : host;
+    writeTopVia(head, { ...via, host: viaHost, protocol: hop.transport.toUpperCase(), port: localPort });
+    this.#fixContact(head, hop.transport, localPort, host);
     const text = joinMessage(head);
-    const resolved: NextHop = { ...hop, host: await this.#resolver.resolve(hop.host) };
-    await this.#deliver(text, resolved);
+    const from = hop.transport === 'udp' ? String(localPort) : undefined;
+    await this.#deliver(text, resolved, from);
     if (resolved.transport === 'udp') {
       const branch = via.params.get('branch') ?? '';
       this.retransmitter.request(
         branch,
         method.toUpperCase(),
-        () => void this.#deliver(text, resolved).catch(() => undefined),
+        () => void this.#deliver(text, resolved, from).catch(() => undefined),
       );
     }
   }
@@ -159,15 +166,28 @@ export class NodeTransport implements Transport {
     else await this.sockets.sendTcp(text, hop.host, hop.port, viaKey);
   }
 
-  /** Our Contact as sip.js writes it (`<sip:user@advertised>`) gets our port and transport. */
-  #fixContact(head: MessageHead, transport: SipTransportName): void {
-    const port = this.sockets.port(transport);
-    const host = this.#options.advertisedAddress;
-    const plain = `@${host}>`;
+  /**
+   * The host we name in Via and Contact for a message through the UDP listener on `localPort`: the
+   * advertised address, unless that is of the other address family and the listener is bound to a
+   * specific address (dual stack: an IPv6 peer cannot reach our IPv4 address, nor the reverse).
+   */
+  #hostFor(localPort: number | undefined): string {
+    const advertised = this.#options.advertisedAddress;
+    const bound = localPort === undefined ? undefined : this.sockets.udpAddress(localPort);
+    if (bound === undefined || bound === '::' || bound === '0.0.0.0') return advertised;
+    return isIPv6(bound) === isIPv6(advertised) ? advertised : bound;
+  }
+
+  /** Our Contact as sip.js writes it (`<sip:user@advertised>`) gets our port, transport and host. */
+  #fixContact(head: MessageHead, transport: SipTransportName, localPort?: number, host?: string): void {
+    const port = localPort ?? this.sockets.port(transport);
+    const plain = `@${this.#options.advertisedAddress}>`;
     const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && l.includes(plain));
     if (i < 0 || port === undefined) return;
     const suffix = transport === 'tcp' ? ';transport=tcp' : '';
-    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${host}:${port}${suffix}>`);
+    const name = host ?? this.#options.advertisedAddress;
+    const shown = isIPv6(name) ? `[${name}]` : name;
+    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${shown}:${port}${suffix}>`);
   }
 
   #receive(text: string, from: Received): void {

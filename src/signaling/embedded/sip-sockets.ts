@@ -2,7 +2,7 @@
 // addresses, TCP connections to and from peers (reused per remote address, RFC 3261 §18.2.2 and
 // §18.1.1; closed after idle time), framing of the TCP byte stream.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
+import { connect, createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { SipTransportName, SourceAddress } from '../signaling-backend.js';
 import { SipStreamFramer } from './tcp-framing.js';
 
@@ -31,6 +31,8 @@ export interface SipSocketsEvents {
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+/** Peers whose last UDP listener is remembered (oldest forgotten first). */
+const MAX_HEARD_PEERS = 4096;
 
 export class SipSockets {
   readonly #specs: readonly ListenerSpec[];
@@ -41,6 +43,8 @@ export class SipSockets {
   readonly #connections = new Map<string, Connection>();
   /** `host:port` a peer put in its Via sent-by → the connection it came in on (reuse for requests to it). */
   readonly #aliases = new Map<string, string>();
+  /** Peer address → local port of the UDP listener it last sent to (our requests to it leave there). */
+  readonly #heardOn = new Map<string, number>();
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(specs: readonly ListenerSpec[], events: SipSocketsEvents, idleCloseMs: number) {
@@ -62,14 +66,15 @@ export class SipSockets {
           });
         });
         const port = socket.address().port;
-        socket.on('message', (buf, rinfo) =>
+        socket.on('message', (buf, rinfo) => {
+          this.#heard(rinfo.address, port);
           this.#events.message(buf.toString('utf8'), {
             address: rinfo.address,
             port: rinfo.port,
             transport: 'udp',
             via: String(port),
-          }),
-        );
+          });
+        });
         socket.on('error', () => undefined); // ICMP errors on send are per-datagram; nothing to close
         this.#udp.push({ socket, spec, port });
       } else {
@@ -103,10 +108,36 @@ export class SipSockets {
     return this.port(transport) !== undefined;
   }
 
+  /**
+   * The UDP listener a request to `host` (an IP address) leaves from: the one that peer last sent
+   * to (so a BYE goes back out where the call came in, and its Via/Contact name that port), else
+   * the first of the peer's address family (a udp4 socket cannot reach an IPv6 peer), else the first.
+   */
+  udpPortFor(host: string): number | undefined {
+    const heard = this.#heardOn.get(host);
+    if (heard !== undefined && this.#udp.some((u) => u.port === heard)) return heard;
+    const v6 = isIPv6(host);
+    return (this.#udp.find((u) => u.spec.address.includes(':') === v6) ?? this.#udp[0])?.port;
+  }
+
+  /** Address the UDP listener on `localPort` is bound to. */
+  udpAddress(localPort: number): string | undefined {
+    return this.#udp.find((u) => u.port === localPort)?.spec.address;
+  }
+
+  /** Sends from the listener bound to `localPort`, else from the one udpPortFor(host) picks. */
   sendUdp(text: string, host: string, port: number, localPort?: string): void {
-    const entry = this.#udp.find((u) => String(u.port) === localPort) ?? this.#udp[0];
+    const local = localPort !== undefined ? Number(localPort) : this.udpPortFor(host);
+    const entry = this.#udp.find((u) => u.port === local) ?? this.#udp[0];
     if (entry === undefined) throw new Error('no UDP listener to send from');
     entry.socket.send(text, port, host);
+  }
+
+  #heard(address: string, localPort: number): void {
+    if (this.#heardOn.get(address) === localPort) return;
+    this.#heardOn.delete(address);
+    this.#heardOn.set(address, localPort);
+    if (this.#heardOn.size > MAX_HEARD_PEERS) this.#heardOn.delete(this.#heardOn.keys().next().value!);
   }
 
   /** Writes on `connectionKey` if it is open, else on a connection to host:port (reused or new). */
@@ -135,6 +166,7 @@ export class SipSockets {
     for (const conn of this.#connections.values()) conn.socket.destroy();
     this.#connections.clear();
     this.#aliases.clear();
+    this.#heardOn.clear();
     await Promise.all([
       ...this.#udp.map((u) => new Promise<void>((resolve) => u.socket.close(() => resolve()))),
       ...this.#tcpServers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),

@@ -13,6 +13,8 @@ export interface RawRequest {
   toTag?: string;
   /** Via sent-by (default the socket's own address). */
   sentBy?: string;
+  /** Our host in Via, From and Contact (default 127.0.0.1; brackets for IPv6: '[::1]'). */
+  host?: string;
   rport?: boolean;
   transport?: 'UDP' | 'TCP';
   body?: string;
@@ -21,14 +23,15 @@ export interface RawRequest {
 
 export function request(r: RawRequest, localPort: number): string {
   const body = r.body ?? '';
+  const host = r.host ?? '127.0.0.1';
   return [
     `${r.method} ${r.uri} SIP/2.0`,
-    `Via: SIP/2.0/${r.transport ?? 'UDP'} ${r.sentBy ?? `127.0.0.1:${localPort}`};branch=${r.branch}${r.rport ? ';rport' : ''}`,
-    `From: <sip:raw@127.0.0.1:${localPort}>;tag=${r.fromTag ?? 'rawtag'}`,
+    `Via: SIP/2.0/${r.transport ?? 'UDP'} ${r.sentBy ?? `${host}:${localPort}`};branch=${r.branch}${r.rport ? ';rport' : ''}`,
+    `From: <sip:raw@${host}:${localPort}>;tag=${r.fromTag ?? 'rawtag'}`,
     `To: <${r.uri}>${r.toTag ? `;tag=${r.toTag}` : ''}`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} ${r.method}`,
-    `Contact: <sip:raw@127.0.0.1:${localPort}>`,
+    `Contact: <sip:raw@${host}:${localPort}>`,
     'Max-Forwards: 70',
     ...(r.extra ?? []),
     ...(body ? ['Content-Type: application/sdp'] : []),
@@ -75,21 +78,30 @@ export function header(message: string, name: string): string | undefined {
 
 /** A UDP peer that records everything it receives. */
 export class UdpPeer {
-  readonly socket: Socket = createSocket('udp4');
+  readonly socket: Socket;
   readonly received: string[] = [];
+  /** Source port of each received datagram, in the order of `received`. */
+  readonly sourcePorts: number[] = [];
   port = 0;
 
-  static async open(t: Tap): Promise<UdpPeer> {
-    const peer = new UdpPeer();
-    await new Promise<void>((resolve) => peer.socket.bind(0, '127.0.0.1', resolve));
+  private constructor(readonly address: '127.0.0.1' | '::1') {
+    this.socket = createSocket(address === '::1' ? 'udp6' : 'udp4');
+  }
+
+  static async open(t: Tap, address: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<UdpPeer> {
+    const peer = new UdpPeer(address);
+    await new Promise<void>((resolve) => peer.socket.bind(0, address, resolve));
     peer.port = peer.socket.address().port;
-    peer.socket.on('message', (b) => peer.received.push(b.toString()));
+    peer.socket.on('message', (b, rinfo) => {
+      peer.received.push(b.toString());
+      peer.sourcePorts.push(rinfo.port);
+    });
     t.teardown(() => peer.socket.close());
     return peer;
   }
 
   send(text: string | Buffer, port: number): void {
-    this.socket.send(text, port, '127.0.0.1');
+    this.socket.send(text, port, this.address);
   }
 
   async waitFor(pred: (m: string) => boolean, count = 1, timeoutMs = 5000): Promise<string[]> {
