@@ -7,7 +7,7 @@ import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 
 import { LogOnce, logger } from '../../observability/logger.js';
 import type { SipTransportName } from '../signaling-backend.js';
 import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.js';
-import { badRequestResponse, checkMessage } from './request-sanity.js';
+import { checkMessage, statelessResponse, unsupportedExtensions } from './request-sanity.js';
 import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
 import {
   findHeader,
@@ -234,12 +234,31 @@ export class NodeTransport implements Transport {
       }
       return;
     }
-    if (parsed instanceof Core.IncomingRequestMessage && !this.#options.screenRequest(parsed, from)) return;
+    if (parsed instanceof Core.IncomingRequestMessage) {
+      if (!this.#options.screenRequest(parsed, from)) return;
+      const unsupported = unsupportedExtensions(head);
+      if (unsupported.length > 0) {
+        // sip.js leaves §8.2.2.3 as a TODO and would accept the request.
+        this.#warnOnce(from, `Require: ${unsupported.join(', ')} (unsupported, 420)`);
+        this.#replyStateless(head, from, 420, 'Bad Extension', [`Unsupported: ${unsupported.join(', ')}`]);
+        return;
+      }
+    }
     this.onMessage?.(rewritten);
   }
 
   #replyBadRequest(head: MessageHead, from: Received, reason: string): void {
-    const response = splitMessage(badRequestResponse(head, reason));
+    this.#replyStateless(head, from, 400, `Bad Request (${reason})`);
+  }
+
+  #replyStateless(
+    head: MessageHead,
+    from: Received,
+    status: number,
+    phrase: string,
+    extra: string[] = [],
+  ): void {
+    const response = splitMessage(statelessResponse(head, status, phrase, extra));
     const via = response === null ? null : readTopVia(response);
     if (response === null || via === null) return;
     const hop = responseHop(stampReceived(via, from.address, from.port));

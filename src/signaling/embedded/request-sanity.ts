@@ -43,11 +43,32 @@ export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
   return { ok: true, head };
 }
 
-/** A stateless 400 built from the request's own headers (§8.2.6.2; To gets a tag, §8.2.6.2). */
-export function badRequestResponse(head: MessageHead, reason: string): string {
+/**
+ * Option tags of the request's Require header(s) that we do not support (RFC 3261 §8.2.2.3; not
+ * checked on ACK and CANCEL). We implement no SIP extension a peer may require: 100rel (RFC 3262)
+ * and timer (RFC 4028) included, so a peer that requires one gets 420 and can retry without it.
+ */
+export function unsupportedExtensions(head: MessageHead): string[] {
+  const method = head.startLine.split(' ')[0]!.toUpperCase();
+  if (method === 'ACK' || method === 'CANCEL') return [];
+  const tags = head.headerLines
+    .filter((l) => headerName(l) === 'require')
+    .flatMap((l) => l.slice(l.indexOf(':') + 1).split(','))
+    .map((tag) => tag.trim())
+    .filter((tag) => /^[A-Za-z0-9.!%*_+`'~-]+$/.test(tag));
+  return [...new Set(tags)];
+}
+
+/** A stateless response built from the request's own headers (§8.2.6.2; To gets a tag). */
+export function statelessResponse(
+  head: MessageHead,
+  status: number,
+  phrase: string,
+  extra: string[] = [],
+): string {
   const copy = head.headerLines.filter((l) => ['via', 'from', 'call-id', 'cseq'].includes(headerName(l)));
   const to = findHeader(head, 'to') ?? '';
   const toWithTag = /;\s*tag=/i.test(to) ? to : `${to};tag=${Math.random().toString(36).slice(2, 10)}`;
-  const phrase = `Bad Request (${reason.replace(/[\r\n]/g, ' ')})`;
-  return [`SIP/2.0 400 ${phrase}`, ...copy, `To: ${toWithTag}`, 'Content-Length: 0', '', ''].join('\r\n');
+  const line = `SIP/2.0 ${status} ${phrase.replace(/[\r\n]/g, ' ')}`;
+  return [line, ...copy, `To: ${toWithTag}`, ...extra, 'Content-Length: 0', '', ''].join('\r\n');
 }
