@@ -4,7 +4,9 @@
 //  - 16 <-> 24 kHz: passband 0-7.2 kHz, stopband from 8.8 kHz, cutoff 8 kHz (same 10% margin
 //    either side of the 16 kHz Nyquist frequency).
 // The prototype runs at L * in_rate; branch p holds taps p, p+L, p+2L... time-reversed so each
-// output is one contiguous float dot product that -O3 vectorises (two 8-lane accumulators).
+// output is one contiguous float dot product that -O3 vectorises (two 8-lane accumulators); the
+// upsamplers (M = 1) compute the same sums in transposed form, 8 outputs of a branch per vector
+// (upsample_block).
 // Each branch is normalised to unity DC gain, which puts DC images exactly at zero.
 #include "resampler.h"
 
@@ -26,6 +28,8 @@ namespace {
 constexpr double kMinStopbandDb = 108.0;
 constexpr size_t kBlock = 1024;
 constexpr int kMaxDown = 8;  // input samples converted to float per step
+constexpr int kMaxUp = 8;    // branches of the transposed upsampling kernel
+constexpr size_t kPad = 8;   // work_ slack read by a block's last (partial) group of <= 8 lanes
 constexpr double kPi = 3.14159265358979323846;
 
 double bessel_i0(double x) {
@@ -63,10 +67,14 @@ inline int16_t to_int16(float y) {
 
 // x86-64 builds carry an AVX2+FMA clone of the filter loop picked at load time (ifunc); the
 // baseline clone is SSE2. Output is identical for any chunking on a given machine.
+// GROK_FILTER_VERSIONS: the same dispatch for upsample_block, whose two versions differ in source
+// (8- or 4-lane vectors), written as GCC function multiversions rather than target_clones.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define GROK_FILTER_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define GROK_FILTER_VERSIONS 1
 #else
 #define GROK_FILTER_CLONES
+#define GROK_FILTER_VERSIONS 0
 #endif
 
 inline void store(int16_t* out, size_t i, float y) { out[i] = to_int16(y); }
@@ -100,6 +108,137 @@ __attribute__((always_inline)) inline size_t filter_block_impl(const float* coef
   phase = p;
   next_in = n;
   return produced;
+}
+
+// Upsampling (M = 1) in transposed form. Input step n gives one output per branch, and for a fixed
+// branch consecutive outputs come from consecutive inputs, so W * NB outputs of each of P branches
+// are computed at once: acc[q][i] += c_q[j] * x[n + i + j], one coefficient broadcast against W
+// consecutive inputs per vector multiply-add, no horizontal sums, P * NB accumulators in flight.
+// Every output of these paths goes through this kernel (the block tail too, in groups of W lanes,
+// the lanes past the block computed on work_'s padding and dropped), and each lane sums its taps in
+// the order j = 0..T-1 whatever NB, P or the lane: an output's value does not depend on where it
+// falls in a chunk or a group, so chunking cannot change it. GCC's auto-vectoriser does not keep
+// these accumulators in registers, hence GCC/Clang generic vectors; W is 8 in the AVX2 version
+// (one ymm register) and 4 in the SSE2 baseline, where 8-lane generic vectors are emulated in memory.
+typedef float Lanes4 __attribute__((vector_size(16)));
+typedef float Lanes8 __attribute__((vector_size(32)));
+template <int W>
+struct LanesOf;
+template <>
+struct LanesOf<4> {
+  using type = Lanes4;
+};
+template <>
+struct LanesOf<8> {
+  using type = Lanes8;
+};
+
+template <int W, int NB, int P>
+__attribute__((always_inline)) inline void transposed_lanes(const float* const* c, int taps, const float* x,
+                                                            float (&out)[P][NB * W]) {
+  using V = typename LanesOf<W>::type;
+  V acc[P][NB];
+#pragma GCC unroll 16
+  for (int q = 0; q < P; ++q) {
+#pragma GCC unroll 16
+    for (int b = 0; b < NB; ++b) acc[q][b] = V{};
+  }
+  for (int j = 0; j < taps; ++j) {
+    V xj[NB];
+#pragma GCC unroll 16
+    for (int b = 0; b < NB; ++b) std::memcpy(&xj[b], x + j + W * b, sizeof(V));  // unaligned loads
+#pragma GCC unroll 16
+    for (int q = 0; q < P; ++q) {
+      const float cj = c[q][j];
+#pragma GCC unroll 16
+      for (int b = 0; b < NB; ++b) acc[q][b] += cj * xj[b];
+    }
+  }
+  std::memcpy(out, acc, sizeof acc);
+}
+
+// Branches branch[0..P-1] (coefficients c[0..P-1]) for input steps [n, end); out points at the
+// output of step n, branch 0: the output of step n + i, branch p, is out[i * up + p].
+template <int W, int NB, int P, typename Out>
+__attribute__((always_inline)) inline void upsample_branches(const float* const* c, const int* branch, int taps,
+                                                             int up, const float* work, size_t n, size_t end,
+                                                             Out* out) {
+  constexpr size_t kGroup = NB * W;
+  float acc[P][NB * W];
+  for (; n + kGroup <= end; n += kGroup, out += kGroup * up) {
+    transposed_lanes<W, NB, P>(c, taps, work + n, acc);
+    for (size_t i = 0; i < kGroup; ++i) {
+      for (int q = 0; q < P; ++q) store(out, i * up + branch[q], acc[q][i]);
+    }
+  }
+  float tail[P][W];
+  for (; n < end; n += W, out += W * up) {
+    transposed_lanes<W, 1, P>(c, taps, work + n, tail);
+    const size_t valid = std::min<size_t>(W, end - n);
+    for (size_t i = 0; i < valid; ++i) {
+      for (int q = 0; q < P; ++q) store(out, i * up + branch[q], tail[q][i]);
+    }
+  }
+}
+
+// Outputs of input steps [next_in, block) (all of them: M = 1 blocks end on a whole input step);
+// returns the count. Pure-delay branches copy the input as in filter_block.
+template <int W, typename Out>
+__attribute__((always_inline)) inline size_t upsample_block_impl(const float* coefs, const int* delay_tap, int taps,
+                                                                 int up, const float* work, size_t block,
+                                                                 size_t& next_in, Out* out) {
+  const size_t n = next_in;
+  if (n >= block) return 0;
+  const float* c[kMaxUp];
+  int branch[kMaxUp];
+  int fir = 0;
+  for (int p = 0; p < up; ++p) {
+    if (delay_tap[p] >= 0) {
+      const float* x = work + n + delay_tap[p];
+      for (size_t i = 0; i < block - n; ++i) store_input(out, i * up + p, x[i]);
+    } else {
+      c[fir] = coefs + static_cast<size_t>(p) * taps;
+      branch[fir++] = p;
+    }
+  }
+  // NB: P * NB accumulators, 8 to 10 registers in the 8-lane version (measured best of a few).
+  constexpr bool kWide = W == 8;
+  switch (fir) {
+    case 1:  // 8 -> 16 kHz
+      upsample_branches<W, kWide ? 8 : 4, 1>(c, branch, taps, up, work, n, block, out);
+      break;
+    case 2:  // 8 -> 24 kHz
+      upsample_branches<W, kWide ? 4 : 2, 2>(c, branch, taps, up, work, n, block, out);
+      break;
+    case 5:  // 8 -> 48 kHz
+      upsample_branches<W, kWide ? 2 : 1, 5>(c, branch, taps, up, work, n, block, out);
+      break;
+    default:
+      for (int q = 0; q < fir; ++q) upsample_branches<W, 4, 1>(c + q, branch + q, taps, up, work, n, block, out);
+  }
+  next_in = block;
+  return (block - n) * up;
+}
+
+// Writes out16 when it is not null, else outf. Precondition: down == 1, phase 0, up <= kMaxUp.
+#if GROK_FILTER_VERSIONS
+__attribute__((target("arch=x86-64-v3"))) size_t upsample_block(const float* coefs, const int* delay_tap, int taps,
+                                                                 int up, const float* work, size_t block,
+                                                                 size_t& next_in, int16_t* out16, float* outf) {
+  return out16 ? upsample_block_impl<8>(coefs, delay_tap, taps, up, work, block, next_in, out16)
+               : upsample_block_impl<8>(coefs, delay_tap, taps, up, work, block, next_in, outf);
+}
+__attribute__((target("default")))
+#endif
+size_t upsample_block(const float* coefs, const int* delay_tap, int taps, int up, const float* work, size_t block,
+                      size_t& next_in, int16_t* out16, float* outf) {
+#ifdef __AVX__
+  constexpr int kLanes = 8;
+#else
+  constexpr int kLanes = 4;
+#endif
+  return out16 ? upsample_block_impl<kLanes>(coefs, delay_tap, taps, up, work, block, next_in, out16)
+               : upsample_block_impl<kLanes>(coefs, delay_tap, taps, up, work, block, next_in, outf);
 }
 
 // Produces every output whose newest input sample lies in this block; returns the count. Writes
@@ -214,7 +353,7 @@ Resampler::Resampler(int in_rate, int out_rate) : in_rate_(in_rate), out_rate_(o
     if (nonzero == 1 && up_ > 1) delay_tap_[p] = last;
   }
   delay_out_ = center / down_;
-  work_.assign(taps_ - 1 + kBlock, 0.0f);
+  work_.assign(taps_ - 1 + kBlock + kPad, 0.0f);
 
   // Half-band 16 -> 8 kHz only. Measured (AVX2 clone): ~4% faster than the plain branch at today's
   // 96 taps, but 0.84x at 112 taps (the per-output reduction and rounding, not the FMAs, dominate);
@@ -235,7 +374,7 @@ Resampler::Resampler(int in_rate, int out_rate) : in_rate_(in_rate), out_rate_(o
       for (int k = 0; k < taps_; ++k) {
         if ((k - center_k) % down_ != 0) sub_coefs_[static_cast<size_t>(k % down_) * sub_len_ + k / down_] = coefs_[k];
       }
-      stream_len_ = (work_.size() + down_ - 1) / down_ + sub_len_ + 8;
+      stream_len_ = (taps_ - 1 + kBlock + down_ - 1) / down_ + sub_len_ + 8;
       streams_.assign(static_cast<size_t>(down_) * stream_len_, 0.0f);
     }
   }
@@ -275,6 +414,9 @@ size_t Resampler::run(const int16_t* in16, const float* inf, size_t n_in, int16_
       produced += decimate_block(sub_coefs_.data(), sub_len_, center_k_, coefs_[center_k_], down_, work_.data(),
                                  streams_.data(), stream_len_, block, next_in_, out16 ? out16 + produced : nullptr,
                                  outf ? outf + produced : nullptr);
+    } else if (down_ == 1 && phase_ == 0 && up_ <= kMaxUp) {  // M = 1 blocks always end at phase 0
+      produced += upsample_block(coefs_.data(), delay_tap_.data(), taps_, up_, work_.data(), block, next_in_,
+                                 out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);
     } else {
       produced += filter_block(coefs_.data(), delay_tap_.data(), taps_, up_, down_, work_.data(), block, phase_,
                                next_in_, out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);

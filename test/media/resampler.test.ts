@@ -100,6 +100,33 @@ t.test('any chunking gives byte-identical output', async (t) => {
   }
 });
 
+t.test('upsampling: chunks of 1..17 samples and odd totals give identical output', async (t) => {
+  // The upsamplers compute groups of 8 outputs per branch; these chunk sizes and totals (not
+  // multiples of 8, one past an internal 1024-sample block) put every group boundary mid-chunk.
+  const ups = paths.filter(([inRate, outRate]) => outRate % inRate === 0);
+  for (const [inRate, outRate] of ups) {
+    const up = outRate / inRate;
+    for (const n of [1, 7, 13, 1025, 3001]) {
+      const rand = lcg(n * 31 + outRate);
+      const values = Array.from({ length: n }, () => Math.round((rand() - 0.5) * 60000));
+      const whole = new Resampler(inRate, outRate).process(pcm(values));
+      const wholeFloat = new Resampler(inRate, outRate).processFloat(Float32Array.from(values));
+      t.equal(whole.length, n * up * 2, `${inRate}->${outRate} n=${n}: ${n * up} samples`);
+      const r = new Resampler(inRate, outRate);
+      const rf = new Resampler(inRate, outRate);
+      const parts: Buffer[] = [];
+      const floats: number[] = [];
+      for (let off = 0, k = 1; off < n; off += k, k = (k % 17) + 1) {
+        const end = Math.min(n, off + k);
+        parts.push(r.process(pcm(values.slice(off, end))));
+        floats.push(...rf.processFloat(Float32Array.from(values.slice(off, end))));
+      }
+      t.ok(Buffer.concat(parts).equals(whole), `${inRate}->${outRate} n=${n}: int16 chunks of 1..17`);
+      t.same(Float32Array.from(floats), wholeFloat, `${inRate}->${outRate} n=${n}: float chunks of 1..17`);
+    }
+  }
+});
+
 t.test('passband flat within 0.1 dB and stopband rejection >= 70 dB (sine sweep)', async (t) => {
   const amp = 16000;
   for (const [inRate, outRate] of paths) {
