@@ -2,7 +2,7 @@
 // drachtio-server: a wrong secret is logged once and leaves the process up and not connected; an
 // outbound listen port already in use rejects start() with a clear error; registrations in
 // outbound mode are refused up front; a registrar's 403 is retried with backoff until a 200,
-// and unregister() sends Expires: 0. Needs a drachtio binary (DRACHTIO_BIN or PATH).
+// and unregister() sends Expires: 0; an INVITE requiring an unknown extension gets 420. Needs a drachtio binary (DRACHTIO_BIN or PATH).
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -11,7 +11,7 @@ import { DrachtioBackend, type DrachtioBackendOptions } from '../../src/signalin
 import type { RegistrationState } from '../../src/signaling/signaling-backend.js';
 import { header, until } from '../sip/support/raw-sip.js';
 import { findDrachtio, startDrachtio } from './support/drachtio-server.js';
-import { SipCaller } from './support/sip-caller.js';
+import { SipCaller, sdp } from './support/sip-caller.js';
 
 const drachtio = findDrachtio();
 const skip = 'skip' in drachtio ? drachtio.skip : false;
@@ -88,6 +88,25 @@ t.test('against drachtio-server', { skip }, async (t) => {
       { msg: /secret/ },
       'and says what to check',
     );
+  });
+
+  await t.test('an INVITE requiring an unsupported extension gets 420', async (t) => {
+    const backend = new DrachtioBackend(options({}));
+    let calls = 0;
+    backend.onIncomingCall((call) => {
+      calls++;
+      call.reject(488);
+    });
+    t.teardown(() => backend.stop());
+    await backend.start();
+    await until(() => backend.connected, 5000);
+    const caller = await SipCaller.open(t, 'require-foo', sipPort);
+    const { cseq } = caller.send('INVITE', { body: sdp(40000), extra: ['Require: foo'] });
+    const refused = await caller.peer.waitFor((m) => /^SIP\/2\.0 [2-6]\d\d/.test(m), 1, 5000);
+    t.match(refused[0] ?? '', /^SIP\/2\.0 420 /, '420 Bad Extension');
+    t.match(header(refused[0] ?? '', 'Unsupported') ?? '', /foo/);
+    t.equal(calls, 0, 'no call reached grok-sip');
+    t.ok(cseq > 0);
   });
 
   await t.test('registrar 403, retried with backoff, then 200; unregister sends Expires: 0', async (t) => {

@@ -18,6 +18,7 @@ import { DrachtioDialog, DrachtioIncomingCall } from './drachtio-call.js';
 import { DrachtioRegistration, type DrachtioRegistrationAccount } from './drachtio-registration.js';
 import { closeSrf, createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
 import { waitAtMost } from '../wait-at-most.js';
+import { unsupportedOptionTags } from '../sip-extensions.js';
 
 export interface DrachtioConnection {
   /** inbound: we connect to drachtio-server (host:port); outbound: it connects to us (listenPort). */
@@ -240,6 +241,12 @@ export class DrachtioBackend implements SignalingBackend {
         this.#endSession(req);
         return;
       }
+    }
+    const unsupported = unsupportedOptionTags([req.get('Require')]);
+    if (unsupported.length > 0) {
+      res.send(420, 'Bad Extension', { headers: { Unsupported: unsupported.join(', ') } });
+      this.#endSession(req);
+      return;
     }
     if (this.#activeCalls >= this.#options.maxCalls || this.#handler === null) {
       res.send(503, 'Service Unavailable', {

@@ -12,6 +12,7 @@ import type {
   SourceAddress,
 } from '../signaling-backend.js';
 import type { Srf, SrfDialog, SrfRequest, SrfResponse } from './drachtio-srf-api.js';
+import { unsupportedOptionTags } from '../sip-extensions.js';
 
 /** RFC 3515 gives no bound; a transfer that never reports a final status is given up after this. */
 const REFER_OUTCOME_MS = 120_000;
@@ -124,6 +125,11 @@ export class DrachtioDialog implements Dialog {
       this.#terminate();
     });
     dialog.on('modify', (req: SrfRequest, res: SrfResponse) => {
+      const unsupported = unsupportedOptionTags([req.get('Require')]);
+      if (unsupported.length > 0) {
+        res.send(420, 'Bad Extension', { headers: { Unsupported: unsupported.join(', ') } });
+        return;
+      }
       const offer: ReinviteOffer = {
         sdp: req.body,
         respond: (answer) => {

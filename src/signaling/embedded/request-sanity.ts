@@ -1,6 +1,7 @@
 // Checks on an incoming message before sip.js sees it. sip.js silently drops most broken
 // requests; RFC 3261 §8.2 and §21.4.1 want a 400 when we can still answer (we have the
 // headers a response copies: Via, From, To, Call-ID, CSeq), and a drop when we cannot.
+import { unsupportedOptionTags } from '../sip-extensions.js';
 import { findHeader, headerName, type MessageHead } from './sip-message-text.js';
 
 export type Sanity =
@@ -43,20 +44,13 @@ export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
   return { ok: true, head };
 }
 
-/**
- * Option tags of the request's Require header(s) that we do not support (RFC 3261 §8.2.2.3; not
- * checked on ACK and CANCEL). We implement no SIP extension a peer may require: 100rel (RFC 3262)
- * and timer (RFC 4028) included, so a peer that requires one gets 420 and can retry without it.
- */
+/** Option tags the request requires that we do not support (../sip-extensions.ts). */
 export function unsupportedExtensions(head: MessageHead): string[] {
   const method = head.startLine.split(' ')[0]!.toUpperCase();
   if (method === 'ACK' || method === 'CANCEL') return [];
-  const tags = head.headerLines
-    .filter((l) => headerName(l) === 'require')
-    .flatMap((l) => l.slice(l.indexOf(':') + 1).split(','))
-    .map((tag) => tag.trim())
-    .filter((tag) => /^[A-Za-z0-9.!%*_+`'~-]+$/.test(tag));
-  return [...new Set(tags)];
+  return unsupportedOptionTags(
+    head.headerLines.filter((l) => headerName(l) === 'require').map((l) => l.slice(l.indexOf(':') + 1)),
+  );
 }
 
 /** A stateless response built from the request's own headers (§8.2.6.2; To gets a tag). */
