@@ -1,8 +1,9 @@
 // RFC 3261 §8.2.2.3 Require: a UAS that does not understand an option tag a request requires
 // answers 420 (Bad Extension) listing it in Unsupported, so the peer can retry without it. We
 // implement no extension a peer may require — 100rel (RFC 3262) and timer (RFC 4028) included —
-// and neither sip.js (a TODO there) nor drachtio-server checks it for us. Not applied to ACK
-// and CANCEL (§8.2.2.3).
+// and neither sip.js (a TODO there) nor drachtio-server checks it for us. Both backends check
+// INVITE and re-INVITE only: refusing a BYE would leave our side of a call the peer has already
+// ended (§15.1.1), and INFO/REFER/OPTIONS requiring an extension do not occur in practice.
 
 /** Option tags named in Require header value(s) that we do not support, each once, in order. */
 export function unsupportedOptionTags(requireValues: readonly (string | undefined)[]): string[] {

@@ -33,6 +33,10 @@ t.test('Require: 100rel, timer → 420 with Unsupported; Supported only → answ
   t.equal(statusOf(refused ?? ''), 420, '420 Bad Extension');
   t.equal(header(refused ?? '', 'Unsupported'), '100rel, timer', 'naming both tags');
   t.equal(log.calls.length, 0, 'no call reached the application');
+  peer.send(invite('req-1', ['Require: 100rel, timer', 'Session-Expires: 1800']), PORT);
+  const both = await peer.waitFor((m) => /Call-ID: req-1/i.test(m) && statusOf(m) === 420, 2);
+  t.equal(both.length, 2, 'the retransmitted INVITE is refused again');
+  t.equal(header(both[1] ?? '', 'To'), header(both[0] ?? '', 'To'), 'with the same To tag (§8.2.7)');
 
   peer.send(invite('req-2', ['Supported: 100rel, timer, replaces']), PORT);
   const [ok] = await peer.waitFor((m) => /Call-ID: req-2/i.test(m) && statusOf(m) >= 200);

@@ -1,9 +1,9 @@
 // Several UDP listeners (two ports, or IPv4 + IPv6): a call is answered, and hung up by us, through
 // the listener it came in on — our Contact names that port (and, for the IPv6 listener, its
-// address), and our BYE leaves from that socket, so a peer that only talks to one of our
-// addresses (a PBX trunk pointed at one port, an IPv6-only peer) keeps reaching us.
+// address), and our BYE leaves from that socket, even after the same peer sent another call to
+// another port; a call we place to an IPv6 peer leaves from the IPv6 listener and completes.
 import t, { type Test } from 'tap';
-import { answerCalls, startEndpoint } from './support/sip-endpoint.js';
+import { answerCalls, answerFor, startEndpoint } from './support/sip-endpoint.js';
 import { UdpPeer, header, offer, request, statusOf, until } from './support/raw-sip.js';
 
 async function callAndLetUsHangUp(
@@ -29,7 +29,9 @@ async function callAndLetUsHangUp(
     ),
     listenerPort,
   );
-  const [ok] = await peer.waitFor((m) => statusOf(m) === 200 && /CSeq: 1 INVITE/i.test(m));
+  const [ok] = await peer.waitFor(
+    (m) => statusOf(m) === 200 && /CSeq: 1 INVITE/i.test(m) && m.includes(`Call-ID: ${callId}`),
+  );
   t.ok(ok, '200 to the INVITE');
   const toTag = /;tag=([^;\s>]+)/.exec(header(ok ?? '', 'To') ?? '')?.[1];
   peer.send(
@@ -47,19 +49,28 @@ async function callAndLetUsHangUp(
     ),
     listenerPort,
   );
-  const [bye] = await peer.waitFor((m) => m.startsWith('BYE '), 1, 5000);
+  const [bye] = await peer.waitFor((m) => m.startsWith('BYE ') && m.includes(`Call-ID: ${callId}`), 1, 5000);
   const index = peer.received.indexOf(bye ?? '');
   if (bye !== undefined) peer.send(okFor(bye), listenerPort);
   return { ok: ok ?? '', bye: bye ?? '', byeSourcePort: index >= 0 ? peer.sourcePorts[index]! : -1 };
 }
 
-/** 200 OK to a request: its Via, From, To, Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
-function okFor(req: string): string {
-  const copy = ['Via', 'From', 'To', 'Call-ID', 'CSeq'].map((h) => `${h}: ${header(req, h) ?? ''}`);
-  return ['SIP/2.0 200 OK', ...copy, 'Content-Length: 0', '', ''].join('\r\n');
+/** 200 OK to a request: its Via, From, To (tagged), Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
+function okFor(req: string, extra: string[] = [], body = ''): string {
+  const to = header(req, 'To') ?? '';
+  const copy = ['Via', 'From', 'Call-ID', 'CSeq'].map((h) => `${h}: ${header(req, h) ?? ''}`);
+  return [
+    'SIP/2.0 200 OK',
+    ...copy,
+    `To: ${/;tag=/.test(to) ? to : `${to};tag=callee`}`,
+    ...extra,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
 }
 
-t.test('two UDP ports: the call stays on the port it came in on', async (t) => {
+t.test('two UDP ports: each call stays on the port it came in on', async (t) => {
   const [first, second] = [19330, 19331];
   const backend = await startEndpoint(t, first, {
     listen: [
@@ -67,18 +78,21 @@ t.test('two UDP ports: the call stays on the port it came in on', async (t) => {
       { transport: 'udp', address: '127.0.0.1', port: second },
     ],
   });
-  const log = answerCalls(backend, { hangupAfterMs: 300 });
+  const log = answerCalls(backend, { hangupAfterMs: 600 });
   const peer = await UdpPeer.open(t);
-  const { ok, bye, byeSourcePort } = await callAndLetUsHangUp(t, peer, second, '127.0.0.1', 'two-ports');
-  t.match(
-    header(ok, 'Contact') ?? '',
-    `@127.0.0.1:${second}>`,
-    'our Contact names the port the call came in on',
-  );
-  t.ok(bye, 'our BYE arrived');
-  t.equal(byeSourcePort, second, 'and left from that port');
-  t.match(header(bye, 'Via') ?? '', `SIP/2.0/UDP 127.0.0.1:${second}`, 'its Via names that port');
-  await until(() => log.ended.length === 1);
+  // Call A on the second port, then call B from the same peer on the first: A's BYE must still
+  // leave from (and name) the second port.
+  const a = callAndLetUsHangUp(t, peer, second, '127.0.0.1', 'two-ports-a');
+  await new Promise((r) => setTimeout(r, 100));
+  const b = callAndLetUsHangUp(t, peer, first, '127.0.0.1', 'two-ports-b');
+  const [callA, callB] = await Promise.all([a, b]);
+  t.match(header(callA.ok, 'Contact') ?? '', `@127.0.0.1:${second}>`, "A's Contact: the port it came in on");
+  t.equal(callA.byeSourcePort, second, "A's BYE left from that port, after B came in on the other");
+  t.match(header(callA.bye, 'Via') ?? '', `SIP/2.0/UDP 127.0.0.1:${second}`, 'and its Via names it');
+  t.match(header(callB.ok, 'Contact') ?? '', `@127.0.0.1:${first}>`, "B's Contact: its own port");
+  t.equal(callB.byeSourcePort, first, "B's BYE from its own port");
+  await until(() => log.ended.length === 2);
+  t.same(log.ended, ['local-bye', 'local-bye'], 'both BYEs answered (the 200s reached sip.js)');
 });
 
 t.test('IPv4 + IPv6 listeners: an IPv6 caller is answered and hung up over IPv6', async (t) => {
@@ -97,11 +111,39 @@ t.test('IPv4 + IPv6 listeners: an IPv6 caller is answered and hung up over IPv6'
   t.equal(byeSourcePort, v6, 'from the IPv6 listener');
   t.match(header(bye, 'Via') ?? '', `SIP/2.0/UDP [::1]:${v6}`, 'its Via names our IPv6 address');
   await until(() => log.ended.length === 1);
-  t.same(log.ended, ['local-bye']);
+  t.same(log.ended, ['local-bye'], 'the 200 to our BYE was taken (Via host restored for sip.js)');
 
   // An IPv4 caller on the same endpoint still gets IPv4 in Contact.
   const peer4 = await UdpPeer.open(t);
   const four = await callAndLetUsHangUp(t, peer4, v4, '127.0.0.1', 'dual-stack-v4');
   t.match(header(four.ok, 'Contact') ?? '', `@127.0.0.1:${v4}>`);
   t.equal(four.byeSourcePort, v4);
+
+  // A call we place to an IPv6 peer: INVITE from the IPv6 listener, and its 200 completes it.
+  const callee = await UdpPeer.open(t, '::1');
+  const placing = backend.placeCall({
+    target: `sip:bob@[::1]:${callee.port}`,
+    offerSdp: answerFor(null).kind === 'answer' ? (answerFor(null) as { sdp: string }).sdp : '',
+    timeoutMs: 4000,
+  });
+  const [invite] = await callee.waitFor((m) => m.startsWith('INVITE '));
+  t.ok(invite, 'our INVITE reached the IPv6 callee');
+  t.equal(callee.sourcePorts[callee.received.indexOf(invite ?? '')], v6, 'from the IPv6 listener');
+  t.match(header(invite ?? '', 'Via') ?? '', `SIP/2.0/UDP [::1]:${v6}`);
+  callee.send(
+    okFor(
+      invite ?? '',
+      [`Contact: <sip:bob@[::1]:${callee.port}>`, 'Content-Type: application/sdp'],
+      offer('g711'),
+    ),
+    v6,
+  );
+  const placed = await placing;
+  t.ok(placed.setupMs >= 0, 'the 200 from the IPv6 callee completed our call');
+  const [ack] = await callee.waitFor((m) => m.startsWith('ACK '));
+  t.ok(ack, 'and it was ACKed');
+  const hangup = placed.dialog.hangup();
+  const [ourBye] = await callee.waitFor((m) => m.startsWith('BYE '));
+  callee.send(okFor(ourBye ?? ''), v6);
+  await hangup;
 });

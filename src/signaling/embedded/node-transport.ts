@@ -37,6 +37,8 @@ export interface NodeTransportOptions {
 
 /** Requests we answered for a branch: where the answers go on TCP (the connection it came on). */
 const BRANCH_MEMORY_MS = 64 * 500;
+/** Calls whose UDP listener is remembered (node-transport #callListeners). */
+const MAX_CALL_LISTENERS = 10_000;
 
 export class NodeTransport implements Transport {
   readonly protocol = 'UDP';
@@ -54,6 +56,10 @@ export class NodeTransport implements Transport {
   readonly #stateEmitter = new EmitterImpl<TransportState>();
   /** Via branch of a received request → where it came from (for the responses). */
   readonly #branches = new Map<string, { from: Received; atMs: number }>();
+  /** Call-ID → local port of the UDP listener its requests came in on (our requests in it leave there). */
+  readonly #callListeners = new Map<string, string>();
+  /** Via host we wrote instead of sip.js's (dual stack) → sip.js's, restored on responses. */
+  readonly #viaHostSwaps = new Map<string, string>();
   #state: TransportState = TransportState.Disconnected;
   #sweep: NodeJS.Timeout | undefined;
 
@@ -139,13 +145,16 @@ export class NodeTransport implements Transport {
     const hop = requestHop(requestUri, findHeader(head, 'route'), fallback);
     const resolved: NextHop = { ...hop, host: await this.#resolver.resolve(hop.host) };
     const localPort =
-      hop.transport === 'udp' ? this.sockets.udpPortFor(resolved.host) : this.sockets.port(hop.transport);
+      hop.transport === 'udp'
+        ? this.#udpListenerFor(head, method, resolved.host)
+        : this.sockets.port(hop.transport);
     if (localPort === undefined)
       throw new Error(`no ${hop.transport.toUpperCase()} listener for ${requestUri}`);
     const via = readTopVia(head);
     if (via === null) throw new TypeError('request without a Via');
     const host = this.#hostFor(hop.transport === 'udp' ? localPort : undefined);
     const viaHost = host === this.#options.advertisedAddress ? via.host : isIPv6(host) ? `[${host}]` : host;
+    if (viaHost !== via.host) this.#viaHostSwaps.set(viaHost, via.host);
     writeTopVia(head, { ...via, host: viaHost, protocol: hop.transport.toUpperCase(), port: localPort });
     this.#fixContact(head, hop.transport, localPort, host);
     const text = joinMessage(head);
@@ -159,6 +168,19 @@ export class NodeTransport implements Transport {
         () => void this.#deliver(text, resolved, from).catch(() => undefined),
       );
     }
+  }
+
+  /**
+   * The UDP listener a request leaves from: the one its call's requests came in on (a call stays
+   * on its listener even when the same peer sends another call to another one); REGISTER from the
+   * first listener, which its Contact names (registration-client.ts); else by peer (sip-sockets.ts).
+   */
+  #udpListenerFor(head: MessageHead, method: string, host: string): number | undefined {
+    if (method.toUpperCase() === 'REGISTER') return this.sockets.port('udp');
+    const callId = findHeader(head, 'call-id');
+    const known = callId === undefined ? undefined : this.#callListeners.get(callId);
+    if (known !== undefined && this.sockets.udpAddress(Number(known)) !== undefined) return Number(known);
+    return this.sockets.udpPortFor(host);
   }
 
   async #deliver(text: string, hop: NextHop, viaKey?: string): Promise<void> {
@@ -217,11 +239,14 @@ export class NodeTransport implements Transport {
       const status = Number(head.startLine.split(' ')[1]);
       const method = /\s([A-Za-z]+)$/.exec(findHeader(head, 'cseq') ?? '')?.[1]?.toUpperCase() ?? '';
       this.retransmitter.responseReceived(branch, method, status);
-      // sip.js drops a response whose Via has a port (it never writes one itself).
-      writeTopVia(head, { ...via, port: undefined, protocol: this.protocol });
+      // sip.js drops a response whose Via has a port (it never writes one itself), or whose
+      // Via host is not the one it wrote (we may have swapped it for a dual-stack listener).
+      const host = this.#viaHostSwaps.get(via.host) ?? via.host;
+      writeTopVia(head, { ...via, host, port: undefined, protocol: this.protocol });
     } else {
       writeTopVia(head, stampReceived(via, from.address, from.port));
       this.#branches.set(branch, { from, atMs: Date.now() });
+      if (from.transport === 'udp') this.#rememberCallListener(findHeader(head, 'call-id'), from.via);
       if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
       if (/^ACK /i.test(head.startLine)) this.retransmitter.ackReceived(branch);
     }
@@ -276,6 +301,16 @@ export class NodeTransport implements Transport {
         { source: `${from.transport}:${from.address}:${from.port}`, reason },
         'malformed SIP message dropped or answered 400',
       );
+    }
+  }
+
+  #rememberCallListener(callId: string | undefined, localPort: string): void {
+    if (callId === undefined || this.#callListeners.get(callId) === localPort) return;
+    this.#callListeners.delete(callId);
+    this.#callListeners.set(callId, localPort);
+    // Oldest first: a call that has not sent us a request in its last 10k calls falls back to udpPortFor.
+    if (this.#callListeners.size > MAX_CALL_LISTENERS) {
+      this.#callListeners.delete(this.#callListeners.keys().next().value!);
     }
   }
 

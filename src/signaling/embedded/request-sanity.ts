@@ -1,6 +1,7 @@
 // Checks on an incoming message before sip.js sees it. sip.js silently drops most broken
 // requests; RFC 3261 §8.2 and §21.4.1 want a 400 when we can still answer (we have the
 // headers a response copies: Via, From, To, Call-ID, CSeq), and a drop when we cannot.
+import { createHash } from 'node:crypto';
 import { unsupportedOptionTags } from '../sip-extensions.js';
 import { findHeader, headerName, type MessageHead } from './sip-message-text.js';
 
@@ -44,16 +45,18 @@ export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
   return { ok: true, head };
 }
 
-/** Option tags the request requires that we do not support (../sip-extensions.ts). */
+/** Option tags an INVITE requires that we do not support (../sip-extensions.ts). */
 export function unsupportedExtensions(head: MessageHead): string[] {
-  const method = head.startLine.split(' ')[0]!.toUpperCase();
-  if (method === 'ACK' || method === 'CANCEL') return [];
+  if (head.startLine.split(' ')[0]!.toUpperCase() !== 'INVITE') return [];
   return unsupportedOptionTags(
     head.headerLines.filter((l) => headerName(l) === 'require').map((l) => l.slice(l.indexOf(':') + 1)),
   );
 }
 
-/** A stateless response built from the request's own headers (§8.2.6.2; To gets a tag). */
+/**
+ * A stateless response built from the request's own headers (§8.2.6.2). The To tag is derived
+ * from the request, so a retransmission gets the same one (§8.2.7).
+ */
 export function statelessResponse(
   head: MessageHead,
   status: number,
@@ -62,7 +65,11 @@ export function statelessResponse(
 ): string {
   const copy = head.headerLines.filter((l) => ['via', 'from', 'call-id', 'cseq'].includes(headerName(l)));
   const to = findHeader(head, 'to') ?? '';
-  const toWithTag = /;\s*tag=/i.test(to) ? to : `${to};tag=${Math.random().toString(36).slice(2, 10)}`;
+  const tag = createHash('sha1')
+    .update(['call-id', 'from', 'cseq', 'via'].map((h) => findHeader(head, h) ?? '').join('\n'))
+    .digest('hex')
+    .slice(0, 10);
+  const toWithTag = /;\s*tag=/i.test(to) ? to : `${to};tag=${tag}`;
   const line = `SIP/2.0 ${status} ${phrase.replace(/[\r\n]/g, ' ')}`;
   return [line, ...copy, `To: ${toWithTag}`, ...extra, 'Content-Length: 0', '', ''].join('\r\n');
 }
