@@ -66,7 +66,9 @@ t.test('register, call through the registrar both ways, unregister', async (t) =
     '-r',
     '2',
   ]);
-  t.equal(viaProxy.code, 0, `SIPp → Kamailio → grok-sip rc 0 ${viaProxy.stderr.slice(-300)}`);
+  t.equal(viaProxy.code, 0, `SIPp → Kamailio → grok-sip rc 0 ${viaProxy.stderr.slice(-300)}`, {
+    sippErrors: viaProxy.errors,
+  });
   t.same(
     log.calls.map((c) => c.dialledUser),
     ['bot', 'bot'],
