@@ -24,6 +24,21 @@ function lcg(seed: number): () => number {
   };
 }
 
+/** Chunk lengths summing to n: empty chunks, 1-3 samples, and up to 2500 (process() splits at 1024). */
+function randomChunks(n: number, rand: () => number): number[] {
+  const lens: number[] = [];
+  for (let off = 0; off < n;) {
+    const pick = rand();
+    const len = Math.min(
+      n - off,
+      pick < 0.1 ? 0 : pick < 0.3 ? 1 + Math.floor(rand() * 3) : Math.floor(rand() * 2500),
+    );
+    lens.push(len);
+    off += len;
+  }
+  return lens;
+}
+
 function pcm(samples: ArrayLike<number>): Buffer {
   const b = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i++) b.writeInt16LE(samples[i]!, i * 2);
@@ -86,12 +101,7 @@ t.test('any chunking gives byte-identical output', async (t) => {
       const r = new Resampler(inRate, outRate);
       const parts: Buffer[] = [];
       let off = 0;
-      while (off < n) {
-        const pick = rand();
-        const len = Math.min(
-          n - off,
-          pick < 0.1 ? 0 : pick < 0.3 ? 1 + Math.floor(rand() * 3) : Math.floor(rand() * 2500),
-        );
+      for (const len of randomChunks(n, rand)) {
         parts.push(r.process(input.subarray(off * 2, (off + len) * 2)));
         off += len;
       }
@@ -256,12 +266,7 @@ t.test('processFloat: any chunking gives identical output', async (t) => {
       const r = new Resampler(inRate, outRate);
       const parts: Float32Array[] = [];
       let off = 0;
-      while (off < n) {
-        const pick = rand();
-        const len = Math.min(
-          n - off,
-          pick < 0.1 ? 0 : pick < 0.3 ? 1 + Math.floor(rand() * 3) : Math.floor(rand() * 2500),
-        );
+      for (const len of randomChunks(n, rand)) {
         parts.push(r.processFloat(input.subarray(off, off + len)));
         off += len;
       }
