@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
 import type { RegistrationState, RegistrationStatus } from '../signaling/signaling-backend.js';
+import { rejectedInputs } from './rejected-input.js';
 
 const PREFIX = 'grok_sip_';
 
@@ -112,6 +113,17 @@ export class GrokSipMetrics implements CallObserver {
       help: 'Realtime API errors by kind (fatal ones end the agent session)',
       labelNames: ['kind'],
       registers,
+    });
+    // Process-wide (rejected-input.ts): read at scrape time, so every edge only counts.
+    new Counter({
+      name: `${PREFIX}rejected_input_total`,
+      help: 'Inputs from the wire refused at the boundary (malformed, over a limit, or threw in a handler), by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, n] of rejectedInputs.entries()) this.inc({ kind }, n);
+      },
     });
     this.#registration = new Gauge({
       name: `${PREFIX}registration_state`,
