@@ -22,6 +22,15 @@ export function createSignalingBackend(
         userAgent: sip.userAgent,
         registrations: sip.registrations,
         inboundPolicy,
+        limits: {
+          maxMessageBytes: sip.limits.maxMessageBytes,
+          maxHeaders: sip.limits.maxHeaders,
+          maxTcpConnections: sip.limits.maxTcpConnections,
+          tcpIdleMs: sip.limits.tcpIdleSec * 1000,
+          tcpMessageTimeoutMs: sip.limits.tcpMessageTimeoutSec * 1000,
+          requestsPerSec: sip.limits.requestsPerSec,
+          requestBurst: sip.limits.requestBurst,
+        },
       });
     case 'drachtio':
       // The schema requires sip.drachtio when backend is drachtio.

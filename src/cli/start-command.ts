@@ -6,6 +6,7 @@ import { startGrokSip, type GrokSipApp } from '../app/grok-sip-app.js';
 import { ConfigError, loadConfig, type GrokSipConfig } from '../config/load-config.js';
 import { logger } from '../observability/logger.js';
 import { startObservability } from '../app/observability-wiring.js';
+import { installProcessSafetyNet } from './process-safety-net.js';
 
 const usage = `usage: grok-sip start [--config sip-config/grok-sip.yaml]
 
@@ -47,6 +48,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     throw err;
   }
 
+  installProcessSafetyNet(logger);
   const observability = await startObservability(config, logger);
   let app: GrokSipApp;
   try {

@@ -84,6 +84,17 @@ const drachtio = z.strictObject({
   listenPort: port.default(3000),
 });
 
+// sip.limits (src/signaling/sip-limits.ts has the reasoning behind each default).
+const limits = z.strictObject({
+  maxMessageBytes: int(1500, 1_048_576).default(65_535),
+  maxHeaders: int(16, 4096).default(256),
+  maxTcpConnections: int(1, 100_000).default(1024),
+  tcpIdleSec: int(1, 86_400).default(300),
+  tcpMessageTimeoutSec: int(1, 600).default(10),
+  requestsPerSec: int(0, 100_000).default(100),
+  requestBurst: int(1, 1_000_000).default(200),
+});
+
 const sip = z
   .strictObject({
     backend: z.enum(['embedded', 'drachtio'], { error: 'embedded or drachtio' }).default('embedded'),
@@ -101,6 +112,7 @@ const sip = z
     registrations: z.array(registration, { error: 'a list of registrations' }).default([]),
     inbound: inbound.default({ allow: ['0.0.0.0/0', '::/0'], onReject: 'drop' }),
     drachtio: drachtio.optional(),
+    limits: limits.default(() => limits.parse({})),
   })
   .superRefine((s, ctx) => {
     if (s.backend === 'drachtio' && s.drachtio === undefined) {

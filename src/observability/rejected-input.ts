@@ -22,12 +22,14 @@ export class RejectedInputs {
   readonly #logOnce = new LogOnce(4096);
 
   /**
-   * Counts one rejected input; logs it the first time this source and kind (and reason class)
-   * is seen. `source` is `transport:address:port` or a call id; `err` is the caught exception.
+   * Counts one rejected input; logs it the first time this kind comes from this source (later
+   * ones, whatever their reason, are only counted: a fuzzer varies reasons at will). `source` is
+   * `transport:address` (no port: a scanner's ports change per packet) or a call id; `err` is
+   * the caught exception.
    */
   reject(kind: InputKind, source: string, reason: string, err?: unknown): void {
     this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
-    if (!this.#logOnce.first(`${kind}|${source}|${reason}`)) return;
+    if (!this.#logOnce.first(`${kind}|${source}`)) return;
     const fields: Record<string, unknown> = { kind, source, reason };
     if (err !== undefined) fields.err = err;
     log.warn(fields, 'input rejected');

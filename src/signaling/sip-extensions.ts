@@ -2,8 +2,13 @@
 // answers 420 (Bad Extension) listing it in Unsupported, so the peer can retry without it. We
 // implement no extension a peer may require — 100rel (RFC 3262) and timer (RFC 4028) included —
 // and neither sip.js (a TODO there) nor drachtio-server checks it for us. Both backends check
-// INVITE and re-INVITE only: refusing a BYE would leave our side of a call the peer has already
-// ended (§15.1.1), and INFO/REFER/OPTIONS requiring an extension do not occur in practice.
+// every request but ACK and CANCEL (which §8.2.2.3 exempts) and BYE: refusing a BYE would leave
+// our side of a call the peer has already ended (§15.1.1). RFC 4475 bext01 is an OPTIONS.
+
+/** Whether a request of this method is refused for a Require we do not support. */
+export function requireApplies(method: string): boolean {
+  return method !== 'ACK' && method !== 'CANCEL' && method !== 'BYE';
+}
 
 /** Option tags named in Require header value(s) that we do not support, each once, in order. */
 export function unsupportedOptionTags(requireValues: readonly (string | undefined)[]): string[] {

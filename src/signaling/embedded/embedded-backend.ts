@@ -23,6 +23,9 @@ import type { ListenerSpec, Received } from './sip-sockets.js';
 import { T1_MS } from './udp-retransmission.js';
 import { uriUser } from './sip-message-text.js';
 import { waitAtMost } from '../wait-at-most.js';
+import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
+import { SourceRateLimit } from '../source-rate-limit.js';
+import { guardSipJs } from './sipjs-guards.js';
 
 const log = logger.child({ module: 'sip' });
 
@@ -46,8 +49,8 @@ export interface EmbeddedBackendOptions {
   readonly inboundPolicy?: (req: InboundScreenRequest) => InboundDecision;
   /** Contact user for calls that did not come through a registration (default 'grok-sip'). */
   readonly contactUser?: string;
-  /** TCP connections without traffic for this long are closed (default 5 min). */
-  readonly tcpIdleCloseMs?: number;
+  /** Message, connection and per-source rate limits (sip-limits.ts has the defaults). */
+  readonly limits?: Partial<SipLimits>;
   /** Registration retry backoff (defaults 2 s doubling to 5 min). */
   readonly registrationRetryBaseMs?: number;
   readonly registrationMaxRetryMs?: number;
@@ -82,10 +85,14 @@ export class EmbeddedBackend implements SignalingBackend {
     this.#options = options;
     this.#advertised = options.advertisedAddress ?? first.address;
     const contactUser = options.contactUser ?? 'grok-sip';
+    const limits: SipLimits = { ...DEFAULT_SIP_LIMITS, ...options.limits };
+    const rateLimit = new SourceRateLimit(limits);
     const transportOptions: NodeTransportOptions = {
       listen: options.listen,
       advertisedAddress: this.#advertised,
-      tcpIdleCloseMs: options.tcpIdleCloseMs ?? 300_000,
+      limits,
+      admit: (address) => rateLimit.admit(address),
+      retryAfterSec: options.retryAfterSec,
       screenRequest: (request, from) => this.#screen(request, from),
     };
     this.#ua = new UserAgent({
@@ -135,6 +142,7 @@ export class EmbeddedBackend implements SignalingBackend {
 
   async start(): Promise<void> {
     udpTimers();
+    guardSipJs();
     await this.#ua.start();
     for (const r of this.#registrations) r.start();
   }

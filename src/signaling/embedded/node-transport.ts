@@ -4,10 +4,11 @@
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
 import { isIPv6 } from 'node:net';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
-import { LogOnce, logger } from '../../observability/logger.js';
+import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
 import type { SipTransportName } from '../signaling-backend.js';
 import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.js';
-import { checkMessage, statelessResponse, unsupportedExtensions } from './request-sanity.js';
+import { checkMessage, refuseRequest, statelessResponse, unsupportedExtensions } from './request-sanity.js';
+import type { SipLimits } from '../sip-limits.js';
 import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
 import {
   findHeader,
@@ -19,15 +20,18 @@ import {
   writeTopVia,
   type MessageHead,
 } from './sip-message-text.js';
+import { peerBranch, transactionBranch } from './transaction-key.js';
 import { UdpRetransmitter } from './udp-retransmission.js';
-
-const log = logger.child({ module: 'sip-transport' });
 
 export interface NodeTransportOptions {
   readonly listen: readonly ListenerSpec[];
   /** Host written into Via and Contact; equals the UserAgent's viaHost. */
   readonly advertisedAddress: string;
-  readonly tcpIdleCloseMs: number;
+  readonly limits: SipLimits;
+  /** Out-of-dialog request from this source address within its rate (source-rate-limit.ts)? */
+  readonly admit: (sourceAddress: string) => boolean;
+  /** Retry-After of a 503 for a source over its rate. */
+  readonly retryAfterSec: number;
   /**
    * Called with each well-formed incoming request before sip.js gets it; return false when the
    * request was answered or dropped here (inbound policy).
@@ -51,7 +55,6 @@ export class NodeTransport implements Transport {
   readonly retransmitter = new UdpRetransmitter();
   readonly #options: NodeTransportOptions;
   readonly #resolver = new HostResolver();
-  readonly #logOnce = new LogOnce();
   readonly #parserLogger: Core.Logger;
   readonly #stateEmitter = new EmitterImpl<TransportState>();
   /** Via branch of a received request → where it came from (for the responses). */
@@ -73,10 +76,14 @@ export class NodeTransport implements Transport {
       options.listen,
       {
         message: (text, from) => this.#receive(text, from),
-        garbage: (reason, from) => this.#warnOnce(from, reason),
+        garbage: (reason, from) => this.#reject(from, reason, 'sip-stream'),
       },
-      options.tcpIdleCloseMs,
+      options.limits,
     );
+  }
+
+  get #limits(): SipLimits {
+    return this.#options.limits;
   }
 
   get state(): TransportState {
@@ -122,6 +129,14 @@ export class NodeTransport implements Transport {
     const via = readTopVia(head);
     if (via === null) throw new TypeError('response without a Via');
     const branch = via.params.get('branch') ?? '';
+    // The peer's own branch back in the Via (transaction-key.ts).
+    const original = peerBranch(branch);
+    if (original !== undefined) {
+      const params = new Map(via.params);
+      if (original === null) params.delete('branch');
+      else params.set('branch', original);
+      writeTopVia(head, { ...via, params });
+    }
     const origin = this.#branches.get(branch)?.from;
     const hop = responseHop(via);
     // Our Contact names the UDP listener the request came in on (TCP: the first TCP listener).
@@ -212,21 +227,41 @@ export class NodeTransport implements Transport {
     head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${shown}:${port}${suffix}>`);
   }
 
+  /**
+   * The boundary around every incoming message (issue 13): whatever throws below — our parsing,
+   * sip.js's parser, its transaction and dialog layers — is counted and logged once per source,
+   * and answered 400 when the message is a request we can still answer.
+   */
   #receive(text: string, from: Received): void {
+    try {
+      this.#handle(text, from);
+    } catch (err) {
+      rejectedInputs.reject('sip-stack', sourceOf(from), reasonOf(err), err);
+      const head = splitMessage(text);
+      const sanity = head === null ? null : checkMessage(head, false, this.#limits.maxHeaders);
+      if (head === null || sanity === null || !(sanity.ok || sanity.answerable)) return;
+      if (head.startLine.startsWith('SIP/') || head.startLine.startsWith('ACK ')) return;
+      this.#replyBadRequest(head, from, 'could not be processed');
+    }
+  }
+
+  #handle(text: string, from: Received): void {
     if (/^[\r\n]*$/.test(text)) return; // UDP keep-alive
     const split = splitMessage(text);
-    if (split === null) return this.#warnOnce(from, 'no header end');
-    const sanity = checkMessage(split, from.transport === 'udp');
+    if (split === null) return this.#reject(from, 'no header end');
+    const sanity = checkMessage(split, from.transport === 'udp', this.#limits.maxHeaders);
     if (!sanity.ok) {
-      this.#warnOnce(from, sanity.reason);
+      this.#reject(from, sanity.reason);
       if (sanity.answerable) this.#replyBadRequest(split, from, sanity.reason);
       return;
     }
     const head = sanity.head;
+    const isResponse = head.startLine.startsWith('SIP/');
+    const isAck = head.startLine.startsWith('ACK ');
     const via = readTopVia(head);
     if (via === null) {
-      this.#warnOnce(from, 'bad top Via');
-      if (!head.startLine.startsWith('SIP/') && !/^ACK /i.test(head.startLine)) {
+      this.#reject(from, 'bad top Via');
+      if (!isResponse && !isAck) {
         // Without a usable Via the 400 goes back to where the datagram came from.
         head.headerLines = head.headerLines.filter((l) => headerName(l) !== 'via');
         head.headerLines.unshift(`Via: SIP/2.0/${from.transport.toUpperCase()} ${from.address}:${from.port}`);
@@ -234,38 +269,55 @@ export class NodeTransport implements Transport {
       }
       return;
     }
-    const branch = via.params.get('branch') ?? '';
-    if (head.startLine.startsWith('SIP/')) {
+    const peerView: MessageHead = { ...head, headerLines: [...head.headerLines] };
+    if (isResponse) {
+      const branch = via.params.get('branch') ?? '';
       const status = Number(head.startLine.split(' ')[1]);
-      const method = /\s([A-Za-z]+)$/.exec(findHeader(head, 'cseq') ?? '')?.[1]?.toUpperCase() ?? '';
+      const method = /\s(\S+)$/.exec(findHeader(head, 'cseq') ?? '')?.[1]?.toUpperCase() ?? '';
       this.retransmitter.responseReceived(branch, method, status);
       // sip.js drops a response whose Via has a port (it never writes one itself), or whose
       // Via host is not the one it wrote (we may have swapped it for a dual-stack listener).
       const host = this.#viaHostSwaps.get(via.host) ?? via.host;
       writeTopVia(head, { ...via, host, port: undefined, protocol: this.protocol });
     } else {
-      writeTopVia(head, stampReceived(via, from.address, from.port));
+      const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
+      if (!inDialog && !isAck && !this.#options.admit(from.address)) {
+        this.#reject(from, 'over the per-source request rate', 'sip-flood');
+        this.#replyStateless(peerView, from, 503, 'Service Unavailable', [
+          `Retry-After: ${this.#options.retryAfterSec}`,
+        ]);
+        return;
+      }
+      const branch = transactionBranch(head, via);
+      const stamped = stampReceived(via, from.address, from.port);
+      writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
       this.#branches.set(branch, { from, atMs: Date.now() });
       if (from.transport === 'udp') this.#rememberCallListener(findHeader(head, 'call-id'), from.via);
       if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
-      if (/^ACK /i.test(head.startLine)) this.retransmitter.ackReceived(branch);
+      if (isAck) this.retransmitter.ackReceived(branch);
     }
     const rewritten = joinMessage(head);
     const parsed = Core.Parser.parseMessage(rewritten, this.#parserLogger);
     if (parsed === undefined) {
-      this.#warnOnce(from, 'unparseable by sip.js');
-      if (!head.startLine.startsWith('SIP/') && !/^ACK /i.test(head.startLine)) {
-        this.#replyBadRequest(head, from, 'unparseable');
-      }
+      this.#reject(from, 'unparseable by sip.js');
+      if (!isResponse && !isAck) this.#replyBadRequest(peerView, from, 'unparseable');
       return;
     }
     if (parsed instanceof Core.IncomingRequestMessage) {
       if (!this.#options.screenRequest(parsed, from)) return;
+      const refusal = refuseRequest(head, parsed.ruri !== undefined);
+      if (refusal !== null) {
+        this.#reject(from, `${refusal.status} ${refusal.phrase}`);
+        this.#replyStateless(peerView, from, refusal.status, refusal.phrase, refusal.extra);
+        return;
+      }
       const unsupported = unsupportedExtensions(head);
       if (unsupported.length > 0) {
         // sip.js leaves §8.2.2.3 as a TODO and would accept the request.
-        this.#warnOnce(from, `Require: ${unsupported.join(', ')} (unsupported, 420)`);
-        this.#replyStateless(head, from, 420, 'Bad Extension', [`Unsupported: ${unsupported.join(', ')}`]);
+        this.#reject(from, `Require: ${unsupported.join(', ')} (unsupported, 420)`);
+        this.#replyStateless(peerView, from, 420, 'Bad Extension', [
+          `Unsupported: ${unsupported.join(', ')}`,
+        ]);
         return;
       }
     }
@@ -295,13 +347,8 @@ export class NodeTransport implements Transport {
     ).catch(() => undefined);
   }
 
-  #warnOnce(from: Received, reason: string): void {
-    if (this.#logOnce.first(`${from.address}|${reason}`)) {
-      log.warn(
-        { source: `${from.transport}:${from.address}:${from.port}`, reason },
-        'malformed SIP message dropped or answered 400',
-      );
-    }
+  #reject(from: Received, reason: string, kind: InputKind = 'sip'): void {
+    rejectedInputs.reject(kind, sourceOf(from), reason);
   }
 
   #rememberCallListener(callId: string | undefined, localPort: string): void {
@@ -323,4 +370,9 @@ export class NodeTransport implements Transport {
     this.#state = state;
     this.#stateEmitter.emit(state);
   }
+}
+
+/** Rejections are logged once per source address and kind, whatever port a scanner uses. */
+function sourceOf(from: Received): string {
+  return `${from.transport}:${from.address}`;
 }

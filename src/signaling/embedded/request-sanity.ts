@@ -2,19 +2,24 @@
 // requests; RFC 3261 §8.2 and §21.4.1 want a 400 when we can still answer (we have the
 // headers a response copies: Via, From, To, Call-ID, CSeq), and a drop when we cannot.
 import { createHash } from 'node:crypto';
-import { unsupportedOptionTags } from '../sip-extensions.js';
+import { requireApplies, unsupportedOptionTags } from '../sip-extensions.js';
 import { findHeader, headerName, type MessageHead } from './sip-message-text.js';
 
 export type Sanity =
   | { readonly ok: true; readonly head: MessageHead }
   | { readonly ok: false; readonly reason: string; readonly answerable: boolean };
 
-const REQUEST_LINE = /^([A-Za-z]+) (\S+) SIP\/2\.0$/;
+/** Method = token (RFC 3261 §25.1), so `!interesting-Method0123456789_*+`.%~` is one (RFC 4475 intmeth). */
+const TOKEN = "[A-Za-z0-9.!%*_+`'~-]+";
+const REQUEST_LINE = new RegExp(`^(${TOKEN}) (\\S+) SIP\\/(\\d+\\.\\d+)$`);
 const STATUS_LINE = /^SIP\/2\.0 ([1-6]\d\d) ?.*$/;
+const CSEQ = new RegExp(`^(\\d{1,10})\\s+(${TOKEN})$`);
 const MANDATORY = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+/** Headers that may appear once only (§20: not a comma-separated list; RFC 4475 mcl01, multi01). */
+const SINGLE = ['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards', 'content-type'] as const;
 
 /** Body trimmed to Content-Length on datagrams (§18.3: extra bytes are discarded). */
-export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
+export function checkMessage(head: MessageHead, datagram: boolean, maxHeaders = Infinity): Sanity {
   const isResponse = head.startLine.startsWith('SIP/');
   const missing = MANDATORY.filter((h) => findHeader(head, h) === undefined);
   const answerable = !isResponse && missing.length === 0 && !/^ACK /i.test(head.startLine);
@@ -24,9 +29,15 @@ export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
   }
   if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}`, answerable: false };
   if (head.headerLines.some((l) => headerName(l) === '')) return fail('header line without a colon');
-  const cseq = /^(\d{1,10})\s+([A-Za-z]+)$/.exec(findHeader(head, 'cseq')!);
+  if (head.headerLines.length > maxHeaders) return fail(`more than ${maxHeaders} header lines`);
+  for (const name of SINGLE) {
+    if (head.headerLines.filter((l) => headerName(l) === name).length > 1)
+      return fail(`more than one ${name}`);
+  }
+  const cseq = CSEQ.exec(findHeader(head, 'cseq')!);
   if (cseq === null || Number(cseq[1]) > 2 ** 31 - 1) return fail('bad CSeq');
-  if (!isResponse && cseq[2]!.toUpperCase() !== head.startLine.split(' ')[0]!.toUpperCase()) {
+  // Methods are case-sensitive (§7.1).
+  if (!isResponse && cseq[2]! !== head.startLine.split(' ')[0]!) {
     return fail('CSeq method differs from the request method');
   }
   const lengthText = findHeader(head, 'content-length');
@@ -45,12 +56,76 @@ export function checkMessage(head: MessageHead, datagram: boolean): Sanity {
   return { ok: true, head };
 }
 
-/** Option tags an INVITE requires that we do not support (../sip-extensions.ts). */
+/** Option tags a request requires that we do not support (../sip-extensions.ts says which methods). */
 export function unsupportedExtensions(head: MessageHead): string[] {
-  if (head.startLine.split(' ')[0]!.toUpperCase() !== 'INVITE') return [];
+  if (!requireApplies(head.startLine.slice(0, head.startLine.indexOf(' ')))) return [];
   return unsupportedOptionTags(
     head.headerLines.filter((l) => headerName(l) === 'require').map((l) => l.slice(l.indexOf(':') + 1)),
   );
+}
+
+/** Methods we implement as a UAS; the rest known to RFC 3261 and its extensions get 405 or 481. */
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER, NOTIFY';
+/** Methods that only exist inside a dialog or transaction: out of one, 481 (RFC 3262 §3, RFC 3311 §5.2, RFC 6086 §4.2.1). */
+const DIALOG_ONLY = new Set(['PRACK', 'UPDATE', 'INFO']);
+/** Methods sip.js handles out of a dialog the way a UAS should (INVITE, OPTIONS; ACK absorbed; CANCEL and BYE 481 without a match). */
+const OUT_OF_DIALOG = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS']);
+/** Methods of RFC 3261 and its extensions we recognise but do not serve (405, §8.2.1). */
+const KNOWN = new Set([
+  ...OUT_OF_DIALOG,
+  ...DIALOG_ONLY,
+  'REGISTER',
+  'SUBSCRIBE',
+  'NOTIFY',
+  'PUBLISH',
+  'MESSAGE',
+  'REFER',
+]);
+/** Bodies an INVITE may carry for us (RFC 3261 §8.2.3; multipart/mixed may wrap the SDP, RFC 5621). */
+const ACCEPT = 'application/sdp, multipart/mixed';
+
+export interface Refusal {
+  readonly status: number;
+  readonly phrase: string;
+  readonly extra?: string[];
+}
+
+/**
+ * What a UAS answers before its method-specific processing (RFC 3261 §8.2.1–8.2.3), for the
+ * cases sip.js gets wrong: it throws on a Request-URI of another scheme ("Request-URI
+ * undefined") and on out-of-dialog methods it did not expect (PRACK), and never checks the SIP
+ * version or a body it cannot read. `ruriParsed` says whether sip.js's grammar read the URI.
+ */
+export function refuseRequest(head: MessageHead, ruriParsed: boolean): Refusal | null {
+  const [method = '', requestUri = '', version = ''] = head.startLine.split(' ');
+  if (method === 'ACK') return null; // never answered (§17.1.1.3)
+  if (version !== 'SIP/2.0') return { status: 505, phrase: 'Version Not Supported' };
+  if (!KNOWN.has(method)) return { status: 501, phrase: 'Not Implemented', extra: [`Allow: ${ALLOW}`] };
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(requestUri)?.[1]?.toLowerCase();
+  if (scheme === undefined) return { status: 400, phrase: 'Bad Request (Request-URI)' };
+  // §8.2.2.1; sips: needs TLS all the way (§26.2.2), which we do not offer.
+  if (scheme !== 'sip') return { status: 416, phrase: 'Unsupported URI Scheme' };
+  if (!ruriParsed) return { status: 400, phrase: 'Bad Request (Request-URI)' };
+  const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
+  if (!inDialog && DIALOG_ONLY.has(method)) return { status: 481, phrase: 'Call/Transaction Does Not Exist' };
+  if (!inDialog && !OUT_OF_DIALOG.has(method)) {
+    return { status: 405, phrase: 'Method Not Allowed', extra: [`Allow: ${ALLOW}`] };
+  }
+  if (method === 'INVITE' && head.body.length > 0) {
+    const type = (findHeader(head, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/sdp' && type !== 'multipart/mixed') {
+      return { status: 415, phrase: 'Unsupported Media Type', extra: [`Accept: ${ACCEPT}`] };
+    }
+    const encoding = (findHeader(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity') {
+      return {
+        status: 415,
+        phrase: 'Unsupported Media Type',
+        extra: [`Accept: ${ACCEPT}`, 'Accept-Encoding: identity'],
+      };
+    }
+  }
+  return null;
 }
 
 /**

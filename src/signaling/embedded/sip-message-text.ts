@@ -2,12 +2,31 @@
 // sip.js built it: the top Via (RFC 3261 §18.2.1 received, RFC 3581 rport; our port and
 // protocol on the way out) and our Contact (sip.js writes it without a port).
 
-/** Compact header forms (RFC 3261 §7.3.3) for the headers we look at. */
+/**
+ * Compact header forms: RFC 3261 §7.3.3 (and §20) and the extensions that define one (RFC 3265
+ * o/u, RFC 3515 r, RFC 3892 b, RFC 3841 a/j/d, RFC 4028 x, RFC 4474 y/n).
+ */
 const COMPACT: Readonly<Record<string, string>> = {
-  v: 'via',
-  m: 'contact',
+  a: 'accept-contact',
+  b: 'referred-by',
+  c: 'content-type',
+  d: 'request-disposition',
+  e: 'content-encoding',
+  f: 'from',
   i: 'call-id',
+  j: 'reject-contact',
+  k: 'supported',
   l: 'content-length',
+  m: 'contact',
+  n: 'identity-info',
+  o: 'event',
+  r: 'refer-to',
+  s: 'subject',
+  t: 'to',
+  u: 'allow-events',
+  v: 'via',
+  x: 'session-expires',
+  y: 'identity',
 };
 
 export interface MessageHead {

@@ -4,6 +4,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import type { SipTransportName, SourceAddress } from '../signaling-backend.js';
+import type { SipLimits } from '../sip-limits.js';
 import { SipStreamFramer } from './tcp-framing.js';
 
 export interface ListenerSpec {
@@ -22,6 +23,8 @@ interface Connection {
   readonly socket: TcpSocket;
   readonly framer: SipStreamFramer;
   lastActivityMs: number;
+  /** When the message now arriving began (or the connection opened), undefined between messages. */
+  partialSinceMs: number | undefined;
 }
 
 export interface SipSocketsEvents {
@@ -31,13 +34,14 @@ export interface SipSocketsEvents {
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
+const UDP_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Peers whose last UDP listener is remembered (oldest forgotten first). */
 const MAX_HEARD_PEERS = 4096;
 
 export class SipSockets {
   readonly #specs: readonly ListenerSpec[];
   readonly #events: SipSocketsEvents;
-  readonly #idleCloseMs: number;
+  readonly #limits: SipLimits;
   readonly #udp: { socket: UdpSocket; spec: ListenerSpec; port: number }[] = [];
   readonly #tcpServers: { server: Server; spec: ListenerSpec; port: number }[] = [];
   readonly #connections = new Map<string, Connection>();
@@ -47,11 +51,11 @@ export class SipSockets {
   readonly #heardOn = new Map<string, number>();
   #sweep: NodeJS.Timeout | undefined;
 
-  constructor(specs: readonly ListenerSpec[], events: SipSocketsEvents, idleCloseMs: number) {
+  constructor(specs: readonly ListenerSpec[], events: SipSocketsEvents, limits: SipLimits) {
     if (specs.length === 0) throw new RangeError('at least one SIP listener is needed');
     this.#specs = specs;
     this.#events = events;
-    this.#idleCloseMs = idleCloseMs;
+    this.#limits = limits;
   }
 
   async start(): Promise<void> {
@@ -66,19 +70,27 @@ export class SipSockets {
           });
         });
         const port = socket.address().port;
+        // A burst (a flood, a trunk's failover) must not overflow the default ~200 KB buffer
+        // while the loop is busy; the kernel caps this at net.core.rmem_max.
+        trySetRecvBuffer(socket, UDP_RECV_BUFFER_BYTES);
         socket.on('message', (buf, rinfo) => {
-          this.#heard(rinfo.address, port);
-          this.#events.message(buf.toString('utf8'), {
+          const from: Received = {
             address: rinfo.address,
             port: rinfo.port,
             transport: 'udp',
             via: String(port),
-          });
+          };
+          if (buf.length > this.#limits.maxMessageBytes) {
+            this.#events.garbage(`datagram over ${this.#limits.maxMessageBytes} bytes`, from);
+            return;
+          }
+          this.#heard(rinfo.address, port);
+          this.#events.message(buf.toString('utf8'), from);
         });
         socket.on('error', () => undefined); // ICMP errors on send are per-datagram; nothing to close
         this.#udp.push({ socket, spec, port });
       } else {
-        const server = createServer((socket) => this.#adopt(socket));
+        const server = createServer((socket) => this.#accept(socket));
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
           server.listen(spec.port, spec.address, () => {
@@ -94,7 +106,8 @@ export class SipSockets {
         });
       }
     }
-    const sweepMs = Math.max(1000, Math.min(this.#idleCloseMs / 2, 30_000));
+    const shortest = Math.min(this.#limits.tcpIdleMs, this.#limits.tcpMessageTimeoutMs);
+    const sweepMs = Math.max(250, Math.min(shortest / 4, 30_000));
     this.#sweep = setInterval(() => this.#closeIdle(), sweepMs);
     this.#sweep.unref();
   }
@@ -199,9 +212,30 @@ export class SipSockets {
     });
   }
 
+  /** An inbound connection: refused past maxTcpConnections, else adopted with a first-message deadline. */
+  #accept(socket: TcpSocket): void {
+    socket.on('error', () => undefined); // 'close' follows
+    if (this.#connections.size >= this.#limits.maxTcpConnections) {
+      this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, {
+        address: socket.remoteAddress ?? '',
+        port: socket.remotePort ?? 0,
+        transport: 'tcp',
+        via: '',
+      });
+      socket.destroy();
+      return;
+    }
+    this.#adopt(socket).partialSinceMs = Date.now();
+  }
+
   #adopt(socket: TcpSocket): Connection {
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    const conn: Connection = { socket, framer: new SipStreamFramer(), lastActivityMs: Date.now() };
+    const conn: Connection = {
+      socket,
+      framer: new SipStreamFramer(this.#limits.maxMessageBytes),
+      lastActivityMs: Date.now(),
+      partialSinceMs: undefined,
+    };
     this.#connections.set(key, conn);
     socket.setNoDelay(true);
     const from: Received = {
@@ -212,7 +246,10 @@ export class SipSockets {
     };
     socket.on('data', (chunk) => {
       conn.lastActivityMs = Date.now();
-      for (const item of conn.framer.push(chunk)) {
+      const items = conn.framer.push(chunk);
+      if (conn.framer.pending) conn.partialSinceMs ??= conn.lastActivityMs;
+      else conn.partialSinceMs = undefined;
+      for (const item of items) {
         if (item.kind === 'message') this.#events.message(item.text, from);
         else if (item.kind === 'ping')
           socket.write('\r\n'); // RFC 5626 §3.5.1 pong
@@ -231,7 +268,29 @@ export class SipSockets {
   }
 
   #closeIdle(): void {
-    const cutoff = Date.now() - this.#idleCloseMs;
-    for (const conn of this.#connections.values()) if (conn.lastActivityMs < cutoff) conn.socket.end();
+    const now = Date.now();
+    for (const [key, conn] of this.#connections) {
+      if (conn.lastActivityMs < now - this.#limits.tcpIdleMs) conn.socket.end();
+      else if (
+        conn.partialSinceMs !== undefined &&
+        conn.partialSinceMs < now - this.#limits.tcpMessageTimeoutMs
+      ) {
+        this.#events.garbage('no whole message within the TCP message timeout', {
+          address: conn.socket.remoteAddress ?? '',
+          port: conn.socket.remotePort ?? 0,
+          transport: 'tcp',
+          via: key,
+        });
+        conn.socket.destroy();
+      }
+    }
+  }
+}
+
+function trySetRecvBuffer(socket: UdpSocket, bytes: number): void {
+  try {
+    socket.setRecvBufferSize(bytes);
+  } catch {
+    // Not fatal: the system default buffer stays.
   }
 }

@@ -2,10 +2,6 @@
 // Content-Length bytes of body; Content-Length is mandatory on streams. CRLF runs between
 // messages are keep-alives (RFC 5626 §3.5.1): a double CRLF "ping" is answered with one CRLF "pong".
 
-/** A header block larger than this is a broken or hostile peer, not SIP. */
-const MAX_HEADER_BYTES = 64 * 1024;
-const MAX_BODY_BYTES = 1024 * 1024;
-
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 export type FramedItem =
@@ -16,6 +12,17 @@ export type FramedItem =
 export class SipStreamFramer {
   #buffer: Buffer = Buffer.alloc(0);
   #broken = false;
+  /** A message (header block + body) larger than this is a broken or hostile peer, not SIP. */
+  readonly #maxMessageBytes: number;
+
+  constructor(maxMessageBytes = 64 * 1024) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bytes of an incomplete message are buffered (a message is arriving). */
+  get pending(): boolean {
+    return this.#buffer.length > 0;
+  }
 
   /** Feeds bytes; returns the complete items. After an 'error' the stream cannot be resynchronised. */
   push(chunk: Buffer): FramedItem[] {
@@ -33,15 +40,15 @@ export class SipStreamFramer {
       }
       const headerEnd = this.#buffer.indexOf(CRLFCRLF);
       if (headerEnd < 0) {
-        if (this.#buffer.length > MAX_HEADER_BYTES) return this.#fail(items, 'header block too large');
+        if (this.#buffer.length > this.#maxMessageBytes) return this.#fail(items, 'header block too large');
         break;
       }
       const head = this.#buffer.subarray(0, headerEnd).toString('utf8');
       const m = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(head);
       if (m === null) return this.#fail(items, 'no Content-Length on a stream transport');
       const bodyBytes = Number(m[1]);
-      if (bodyBytes > MAX_BODY_BYTES) return this.#fail(items, 'body too large');
       const total = headerEnd + 4 + bodyBytes;
+      if (total > this.#maxMessageBytes) return this.#fail(items, 'message too large');
       if (this.#buffer.length < total) break;
       items.push({ kind: 'message', text: this.#buffer.subarray(0, total).toString('utf8') });
       this.#buffer = this.#buffer.subarray(total);
