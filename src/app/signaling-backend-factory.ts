@@ -22,6 +22,7 @@ export function createSignalingBackend(
         userAgent: sip.userAgent,
         registrations: sip.registrations,
         inboundPolicy,
+        forceRport: sip.forceRport,
         limits: {
           maxMessageBytes: sip.limits.maxMessageBytes,
           maxHeaders: sip.limits.maxHeaders,

@@ -113,6 +113,7 @@ const sip = z
     inbound: inbound.default({ allow: ['0.0.0.0/0', '::/0'], onReject: 'drop' }),
     drachtio: drachtio.optional(),
     limits: limits.default(() => limits.parse({})),
+    forceRport: z.boolean({ error: 'true or false' }).default(true),
   })
   .superRefine((s, ctx) => {
     if (s.backend === 'drachtio' && s.drachtio === undefined) {

@@ -49,6 +49,8 @@ export interface EmbeddedBackendOptions {
   readonly inboundPolicy?: (req: InboundScreenRequest) => InboundDecision;
   /** Contact user for calls that did not come through a registration (default 'grok-sip'). */
   readonly contactUser?: string;
+  /** Answer at the source address and port whatever the Via says (default true; node-transport.ts). */
+  readonly forceRport?: boolean;
   /** Message, connection and per-source rate limits (sip-limits.ts has the defaults). */
   readonly limits?: Partial<SipLimits>;
   /** Registration retry backoff (defaults 2 s doubling to 5 min). */
@@ -93,6 +95,7 @@ export class EmbeddedBackend implements SignalingBackend {
       limits,
       admit: (address) => rateLimit.admit(address),
       retryAfterSec: options.retryAfterSec,
+      forceRport: options.forceRport ?? true,
       screenRequest: (request, from) => this.#screen(request, from),
     };
     this.#ua = new UserAgent({

@@ -7,7 +7,13 @@ import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 
 import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
 import type { SipTransportName } from '../signaling-backend.js';
 import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.js';
-import { checkMessage, refuseRequest, statelessResponse, unsupportedExtensions } from './request-sanity.js';
+import {
+  checkMessage,
+  refuseRequest,
+  refuseStartLine,
+  statelessResponse,
+  unsupportedExtensions,
+} from './request-sanity.js';
 import type { SipLimits } from '../sip-limits.js';
 import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
 import {
@@ -32,6 +38,12 @@ export interface NodeTransportOptions {
   readonly admit: (sourceAddress: string) => boolean;
   /** Retry-After of a 503 for a source over its rate. */
   readonly retryAfterSec: number;
+  /**
+   * Answer every request at its source address and port, as if it asked with `;rport` (RFC 3581;
+   * Asterisk's force_rport, Kamailio's force_rport()): a caller behind NAT, or one whose Via
+   * names a host we cannot reach, still gets its responses.
+   */
+  readonly forceRport: boolean;
   /**
    * Called with each well-formed incoming request before sip.js gets it; return false when the
    * request was answered or dropped here (inbound policy).
@@ -138,7 +150,9 @@ export class NodeTransport implements Transport {
       writeTopVia(head, { ...via, params });
     }
     const origin = this.#branches.get(branch)?.from;
-    const hop = responseHop(via);
+    // §18.2.2: on the transport the request came in on, whatever its Via claims.
+    const viaHop = responseHop(via);
+    const hop = origin === undefined ? viaHop : { ...viaHop, transport: origin.transport };
     // Our Contact names the UDP listener the request came in on (TCP: the first TCP listener).
     const arrivedOn = hop.transport === 'udp' && origin?.via !== undefined ? Number(origin.via) : undefined;
     this.#fixContact(head, hop.transport, arrivedOn, this.#hostFor(arrivedOn));
@@ -247,7 +261,7 @@ export class NodeTransport implements Transport {
 
   #handle(text: string, from: Received): void {
     if (/^[\r\n]*$/.test(text)) return; // UDP keep-alive
-    const split = splitMessage(text);
+    const split = splitMessage(text, from.transport === 'udp');
     if (split === null) return this.#reject(from, 'no header end');
     const sanity = checkMessage(split, from.transport === 'udp', this.#limits.maxHeaders);
     if (!sanity.ok) {
@@ -258,6 +272,18 @@ export class NodeTransport implements Transport {
     const head = sanity.head;
     const isResponse = head.startLine.startsWith('SIP/');
     const isAck = head.startLine.startsWith('ACK ');
+    const startLineRefusal = isResponse ? null : refuseStartLine(head);
+    if (startLineRefusal !== null) {
+      this.#reject(from, `${startLineRefusal.status} ${startLineRefusal.phrase}`);
+      this.#replyStateless(
+        head,
+        from,
+        startLineRefusal.status,
+        startLineRefusal.phrase,
+        startLineRefusal.extra,
+      );
+      return;
+    }
     const via = readTopVia(head);
     if (via === null) {
       this.#reject(from, 'bad top Via');
@@ -288,8 +314,10 @@ export class NodeTransport implements Transport {
         ]);
         return;
       }
+      rfc2543Contact(head);
       const branch = transactionBranch(head, via);
-      const stamped = stampReceived(via, from.address, from.port);
+      const asked = this.#options.forceRport ? { ...via, params: new Map(via.params).set('rport', '') } : via;
+      const stamped = stampReceived(asked, from.address, from.port);
       writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
       this.#branches.set(branch, { from, atMs: Date.now() });
       if (from.transport === 'udp') this.#rememberCallListener(findHeader(head, 'call-id'), from.via);
@@ -335,16 +363,16 @@ export class NodeTransport implements Transport {
     phrase: string,
     extra: string[] = [],
   ): void {
-    const response = splitMessage(statelessResponse(head, status, phrase, extra));
-    const via = response === null ? null : readTopVia(response);
-    if (response === null || via === null) return;
-    const hop = responseHop(stampReceived(via, from.address, from.port));
-    // The source is where a broken request gets its answer, whatever its Via claims.
+    // The source is where a broken request gets its answer, whatever its Via claims (it may not
+    // even parse: RFC 4475 badvers), on the transport it came in on.
+    const text = statelessResponse(head, status, phrase, extra);
     void this.#deliver(
-      joinMessage(response),
-      { ...hop, host: from.address, port: from.port },
+      text,
+      { host: from.address, port: from.port, transport: from.transport },
       from.via,
-    ).catch(() => undefined);
+    ).catch((err: unknown) =>
+      rejectedInputs.reject('sip', sourceOf(from), `response not sent: ${reasonOf(err)}`),
+    );
   }
 
   #reject(from: Received, reason: string, kind: InputKind = 'sip'): void {
@@ -370,6 +398,18 @@ export class NodeTransport implements Transport {
     this.#state = state;
     this.#stateEmitter.emit(state);
   }
+}
+
+/**
+ * An RFC 2543 INVITE may come without Contact (RFC 4475 inv2543); its remote target is then the
+ * From URI (RFC 2543 §6.13). sip.js refuses such an INVITE with 400, so the From URI is written
+ * in as its Contact.
+ */
+function rfc2543Contact(head: MessageHead): void {
+  if (!head.startLine.startsWith('INVITE ') || findHeader(head, 'contact') !== undefined) return;
+  const from = findHeader(head, 'from') ?? '';
+  const uri = /<([^>]+)>/.exec(from)?.[1] ?? /^\s*(sips?:[^;\s]+)/i.exec(from)?.[1];
+  if (uri !== undefined) head.headerLines.push(`Contact: <${uri}>`);
 }
 
 /** Rejections are logged once per source address and kind, whatever port a scanner uses. */

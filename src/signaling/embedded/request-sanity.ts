@@ -22,12 +22,17 @@ const SINGLE = ['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards
 export function checkMessage(head: MessageHead, datagram: boolean, maxHeaders = Infinity): Sanity {
   const isResponse = head.startLine.startsWith('SIP/');
   const missing = MANDATORY.filter((h) => findHeader(head, h) === undefined);
-  const answerable = !isResponse && missing.length === 0 && !/^ACK /i.test(head.startLine);
+  // A response needs only a Via to find its way back (§8.2.6.2 copies what the request has; a
+  // request without From/To/Call-ID still gets its 400, RFC 4475 insuf).
+  const answerable = !isResponse && findHeader(head, 'via') !== undefined && !/^ACK /.test(head.startLine);
   const fail = (reason: string): Sanity => ({ ok: false, reason, answerable });
   if (isResponse ? !STATUS_LINE.test(head.startLine) : !REQUEST_LINE.test(head.startLine)) {
-    return { ok: false, reason: 'bad start line', answerable: false };
+    // A request line with extra or missing spaces (RFC 4475 lwsruri, lwsstart, trws) is still a
+    // request we can answer 400, if it has a Via; anything else is noise.
+    const looksLikeRequest = /^[A-Za-z]+\s/.test(head.startLine);
+    return { ok: false, reason: 'bad start line', answerable: answerable && looksLikeRequest };
   }
-  if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}`, answerable: false };
+  if (missing.length > 0) return fail(`missing ${missing.join(', ')}`);
   if (head.headerLines.some((l) => headerName(l) === '')) return fail('header line without a colon');
   if (head.headerLines.length > maxHeaders) return fail(`more than ${maxHeaders} header lines`);
   for (const name of SINGLE) {
@@ -91,16 +96,36 @@ export interface Refusal {
 }
 
 /**
+ * A request whose start line we cannot serve, answered before anything else is read: another
+ * SIP version (§8.2: 505, RFC 4475 badvers — its Via says SIP/7.0 too) or a method we do not
+ * know (§8.2.1, §21.5.2: 501; RFC 4475 intmeth, esc02).
+ */
+export function refuseStartLine(head: MessageHead): Refusal | null {
+  const [method = '', , version = ''] = head.startLine.split(' ');
+  if (method === 'ACK') return null;
+  if (version !== 'SIP/2.0') return { status: 505, phrase: 'Version Not Supported' };
+  if (!KNOWN.has(method)) return { status: 501, phrase: 'Not Implemented', extra: [`Allow: ${ALLOW}`] };
+  return null;
+}
+
+/** An Accept header (absent = application/sdp, §20.1) that allows application/sdp. */
+function acceptsSdp(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept
+    .split(',')
+    .map((range) => range.split(';')[0]!.trim().toLowerCase())
+    .some((range) => range === 'application/sdp' || range === 'application/*' || range === '*/*');
+}
+
+/**
  * What a UAS answers before its method-specific processing (RFC 3261 §8.2.1–8.2.3), for the
  * cases sip.js gets wrong: it throws on a Request-URI of another scheme ("Request-URI
  * undefined") and on out-of-dialog methods it did not expect (PRACK), and never checks the SIP
  * version or a body it cannot read. `ruriParsed` says whether sip.js's grammar read the URI.
  */
 export function refuseRequest(head: MessageHead, ruriParsed: boolean): Refusal | null {
-  const [method = '', requestUri = '', version = ''] = head.startLine.split(' ');
+  const [method = '', requestUri = ''] = head.startLine.split(' ');
   if (method === 'ACK') return null; // never answered (§17.1.1.3)
-  if (version !== 'SIP/2.0') return { status: 505, phrase: 'Version Not Supported' };
-  if (!KNOWN.has(method)) return { status: 501, phrase: 'Not Implemented', extra: [`Allow: ${ALLOW}`] };
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(requestUri)?.[1]?.toLowerCase();
   if (scheme === undefined) return { status: 400, phrase: 'Bad Request (Request-URI)' };
   // §8.2.2.1; sips: needs TLS all the way (§26.2.2), which we do not offer.
@@ -110,6 +135,10 @@ export function refuseRequest(head: MessageHead, ruriParsed: boolean): Refusal |
   if (!inDialog && DIALOG_ONLY.has(method)) return { status: 481, phrase: 'Call/Transaction Does Not Exist' };
   if (!inDialog && !OUT_OF_DIALOG.has(method)) {
     return { status: 405, phrase: 'Method Not Allowed', extra: [`Allow: ${ALLOW}`] };
+  }
+  if (method === 'INVITE' && !acceptsSdp(findHeader(head, 'accept'))) {
+    // §8.2.3: our answer is SDP; a request that accepts no such body gets 406.
+    return { status: 406, phrase: 'Not Acceptable', extra: [`Accept: ${ACCEPT}`] };
   }
   if (method === 'INVITE' && head.body.length > 0) {
     const type = (findHeader(head, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -36,8 +36,17 @@ export interface MessageHead {
   readonly body: string;
 }
 
-export function splitMessage(text: string): MessageHead | null {
-  const end = text.indexOf('\r\n\r\n');
+/**
+ * Start line, unfolded header lines and body. `datagram`: a datagram whose header block ends at
+ * its last CRLF without the empty line is read as if the empty line were there (its body is
+ * empty either way; RFC 4475 baddn as the RFC's archive has it).
+ */
+export function splitMessage(text: string, datagram = false): MessageHead | null {
+  let end = text.indexOf('\r\n\r\n');
+  if (end < 0 && datagram && text.endsWith('\r\n')) {
+    text += '\r\n';
+    end = text.length - 4;
+  }
   if (end < 0) return null;
   const lines = text.slice(0, end).split('\r\n');
   const startLine = lines.shift() ?? '';

@@ -7,6 +7,11 @@
 // answers CANCEL statelessly, so the CANCEL itself needs no transaction of its own) — and puts
 // the original branch back in the Via of every response it sends.
 //
+// The key also holds the Call-ID and CSeq number, which §17.2.3 leaves out: a retransmission,
+// the ACK of a non-2xx and a CANCEL always carry the INVITE's (§17.1.1.3, §9.1), so no match the
+// RFC makes is lost, while two different requests that reuse a branch (a broken client; RFC 4475
+// has three such pairs) are never taken for one — a request is never left unanswered.
+//
 // A request without the RFC 3261 magic cookie (an RFC 2543 peer, §17.2.3's second procedure)
 // is keyed by Request-URI, From tag, Call-ID, CSeq number and top Via instead; a request with no
 // branch at all gets its branch removed again on the way out.
@@ -26,14 +31,14 @@ export function transactionBranch(head: MessageHead, via: ViaValue): string {
   const methodKey = method === 'ACK' || method === 'CANCEL' ? 'INVITE' : method;
   const sentBy = `${via.host.toLowerCase()}:${via.port ?? ''}`;
   const branch = via.params.get('branch') ?? '';
+  const cseq = /^\s*(\d+)/.exec(findHeader(head, 'cseq') ?? '')?.[1] ?? '';
+  const callId = findHeader(head, 'call-id') ?? '';
   if (branch.startsWith(MAGIC_COOKIE) && branch.length > MAGIC_COOKIE.length) {
-    return `${branch}${MARK}${digest(`${sentBy}|${methodKey}`)}`;
+    return `${branch}${MARK}${digest(`${sentBy}|${methodKey}|${callId}|${cseq}`)}`;
   }
   // §17.2.3, RFC 2543 compatibility: the To tag is left out because the ACK carries ours.
   const requestUri = head.startLine.split(' ')[1] ?? '';
   const fromTag = /;\s*tag\s*=\s*([^;,\s]+)/i.exec(findHeader(head, 'from') ?? '')?.[1] ?? '';
-  const cseq = /^\s*(\d+)/.exec(findHeader(head, 'cseq') ?? '')?.[1] ?? '';
-  const callId = findHeader(head, 'call-id') ?? '';
   const key = [requestUri, fromTag, callId, cseq, sentBy, branch, methodKey].join('|');
   return branch === '' ? `${NO_BRANCH}${MARK}${digest(key)}` : `${branch}${MARK}${digest(key)}`;
 }

@@ -209,7 +209,7 @@ export function mutate(rng: Rng, ctx: SeedContext, i: number): Buffer {
   let text = rng.pick(seeds);
   const rounds = 1 + rng.int(3);
   for (let r = 0; r < rounds; r++) text = mutateText(rng, text);
-  let buf = Buffer.from(text, 'latin1');
+  let buf: Buffer = Buffer.from(text, 'latin1');
   if (rng.chance(0.08)) buf = mutateBytes(rng, buf);
   return buf;
 }
