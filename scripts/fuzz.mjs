@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// `npm run fuzz`: builds the libFuzzer targets in native/fuzz/ (clang, ASan + UBSan, against the pure
+// C++ sources of native/sources.txt, no Node headers) into build-fuzz/ and runs each in turn.
+//   --runs N       inputs per target (default 10^7 unless --seconds is given)
+//   --seconds S    total time budget, split evenly across the targets (both limits apply when both given)
+//   --only a,b     only these targets (names without the fuzz_ prefix)
+//   --out DIR      where new corpus, crash inputs and logs go (default build-fuzz)
+// Each target starts from its committed seeds (native/fuzz/corpus/<target>/) plus what earlier runs
+// found (<out>/corpus/<target>/, where new inputs are written, so the committed seeds stay small).
+// Prints runs, seconds, exec/s and the result per target; exits non-zero when a target fails to
+// build or run, or finds a crash (the crashing input's path and the sanitizer report are printed).
+// Installs clang and its libFuzzer runtime (libclang-rt-<major>-dev) with apt-get when missing, as root.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const fuzzDir = path.join(root, 'native', 'fuzz');
+const buildDir = path.join(root, 'build-fuzz');
+
+function parseArgs(argv) {
+  const opts = { runs: undefined, seconds: undefined, only: undefined, out: buildDir };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg === '--runs') opts.runs = positive(arg, value());
+    else if (arg === '--seconds') opts.seconds = positive(arg, value());
+    else if (arg === '--only') opts.only = value().split(',').filter(Boolean);
+    else if (arg === '--out') opts.out = path.resolve(value());
+    else usage(`unknown argument ${arg}`);
+  }
+  if (opts.runs === undefined && opts.seconds === undefined) opts.runs = 10_000_000;
+  return opts;
+}
+
+function positive(name, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) usage(`${name} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+function usage(msg) {
+  console.error(
+    `fuzz: ${msg}\nusage: node scripts/fuzz.mjs [--runs N] [--seconds S] [--only a,b] [--out DIR]`,
+  );
+  process.exit(2);
+}
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+function aptInstall(packages) {
+  if (process.getuid?.() !== 0) {
+    console.error(
+      `fuzz: missing ${packages.join(', ')} and not root: install them (apt-get install ${packages.join(' ')})`,
+    );
+    process.exit(1);
+  }
+  console.log(`fuzz: installing ${packages.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const status = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    stdio: 'inherit',
+    env,
+  }).status;
+  if (status !== 0) {
+    console.error(`fuzz: apt-get install ${packages.join(' ')} failed`);
+    process.exit(1);
+  }
+}
+
+// clang++ plus libclang_rt.fuzzer (Debian ships it apart from clang, in libclang-rt-<major>-dev).
+function ensureToolchain() {
+  if (!has('clang++')) aptInstall(['clang']);
+  const runtimeDir = spawnSync('clang++', ['-print-runtime-dir'], { encoding: 'utf8' }).stdout.trim();
+  const fuzzerLib = path.join(
+    runtimeDir,
+    `libclang_rt.fuzzer-${os.arch() === 'x64' ? 'x86_64' : os.arch()}.a`,
+  );
+  if (existsSync(fuzzerLib)) return;
+  const major = /clang version (\d+)/.exec(
+    spawnSync('clang++', ['--version'], { encoding: 'utf8' }).stdout,
+  )?.[1];
+  aptInstall([`libclang-rt-${major ?? '14'}-dev`]);
+  if (!existsSync(fuzzerLib)) {
+    console.error(`fuzz: ${fuzzerLib} still missing after the install`);
+    process.exit(1);
+  }
+}
+
+const flags = [
+  '-std=c++17',
+  '-O1',
+  '-g',
+  '-fsanitize=fuzzer,address,undefined',
+  '-fno-sanitize-recover=undefined',
+  '-fno-omit-frame-pointer',
+  '-Wall',
+  '-Wextra',
+  `-I${path.join(root, 'native')}`,
+];
+// The DSP kernels' comparisons are loop bounds and clipping, where libFuzzer's comparison tracing
+// (trace-cmp) finds nothing to solve but costs 2-3x the exec/s; they keep edge coverage, ASan and UBSan.
+const noCmpTrace = new Set(['g711.cc', 'resampler.cc', 'plc.cc']);
+
+// The core's pure C++ sources: the addon*.cc files need Node headers and hold no DSP.
+const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !path.basename(l).startsWith('addon'))
+  .map((l) => path.join(root, l));
+const headers = [path.join(root, 'native'), fuzzDir].flatMap((dir) =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.h'))
+    .map((f) => path.join(dir, f)),
+);
+const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+const newestInput = Math.max(...headers.map(mtime), mtime(new URL(import.meta.url).pathname));
+
+function compile(args, output) {
+  // Written beside the output and renamed: a concurrent run never sees half a file.
+  const tmp = `${output}.${process.pid}.tmp`;
+  return new Promise((resolve) => {
+    const child = spawn('clang++', [...args, '-o', tmp], { stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => {
+      if (stderr) process.stderr.write(stderr);
+      if (code === 0) renameSync(tmp, output);
+      resolve(code === 0);
+    });
+  });
+}
+
+// Runs jobs (functions returning promises of a boolean) at most `width` at a time.
+async function pool(jobs, width) {
+  const results = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
+  return results;
+}
+
+async function build(targets) {
+  const objDir = path.join(buildDir, 'obj');
+  mkdirSync(objDir, { recursive: true });
+  const width = os.availableParallelism?.() ?? os.cpus().length;
+  const objects = coreSources.map((src) => path.join(objDir, path.basename(src).replace(/\.cc$/, '.o')));
+  const stale = (out, src) => mtime(out) < Math.max(mtime(src), newestInput);
+  const objJobs = coreSources
+    .map((src, i) => ({ src, obj: objects[i] }))
+    .filter(({ src, obj }) => stale(obj, src))
+    .map(({ src, obj }) => () => {
+      const extra = noCmpTrace.has(path.basename(src)) ? ['-fno-sanitize-coverage=trace-cmp'] : [];
+      return compile([...flags, ...extra, '-c', src], obj);
+    });
+  if (!(await pool(objJobs, width)).every(Boolean)) return false;
+  const newestObject = Math.max(...objects.map(mtime));
+  const linkJobs = targets
+    .map((t) => ({ src: path.join(fuzzDir, `fuzz_${t}.cc`), bin: path.join(buildDir, `fuzz_${t}`) }))
+    .filter(({ src, bin }) => stale(bin, src) || mtime(bin) < newestObject)
+    .map(
+      ({ src, bin }) =>
+        () =>
+          compile([...flags, src, ...objects], bin),
+    );
+  return (await pool(linkJobs, width)).every(Boolean);
+}
+
+// One target; libFuzzer's output goes to <out>/logs/<target>.log.
+function runTarget(target, opts, seconds) {
+  const corpus = path.join(opts.out, 'corpus', target);
+  const crashes = path.join(opts.out, 'crashes', target);
+  const logs = path.join(opts.out, 'logs');
+  for (const d of [corpus, crashes, logs]) mkdirSync(d, { recursive: true });
+  const log = path.join(logs, `${target}.log`);
+  const args = [
+    corpus,
+    path.join(fuzzDir, 'corpus', target),
+    `-runs=${opts.runs ?? -1}`,
+    ...(seconds ? [`-max_total_time=${seconds}`] : []),
+    `-artifact_prefix=${crashes}/`,
+    '-timeout=60',
+    '-print_final_stats=1',
+  ];
+  const started = Date.now();
+  const fd = openSync(log, 'w');
+  const child = spawn(path.join(buildDir, `fuzz_${target}`), args, {
+    cwd: root,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
+  });
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      closeSync(fd);
+      const elapsed = (Date.now() - started) / 1000;
+      const text = readFileSync(log, 'utf8');
+      const stat = (name) => Number(new RegExp(`stat::${name}:\\s*(\\d+)`).exec(text)?.[1] ?? NaN);
+      // After a crash there are no final stats: the last status line (#N ...) counts the runs.
+      const lastStatus = [...text.matchAll(/^#(\d+)\s/gm)].pop()?.[1];
+      let runs = stat('number_of_executed_units');
+      if (Number.isNaN(runs)) runs = Number(lastStatus ?? 0);
+      let rate = stat('average_exec_per_sec');
+      if (Number.isNaN(rate)) rate = elapsed > 0 ? Math.round(runs / elapsed) : 0;
+      const artifact = /Test unit written to (\S+)/.exec(text)?.[1];
+      let result = 'ok';
+      if (code !== 0 || signal) {
+        const kind = artifact ? /^(crash|leak|timeout|oom)/.exec(path.basename(artifact))?.[1] : undefined;
+        result = kind ?? `failed (exit ${code ?? signal})`;
+      } else if (runs === 0) {
+        result = 'no runs';
+      }
+      resolve({ target, runs, seconds: elapsed, rate, result, artifact, log, text });
+    });
+  });
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const all = readdirSync(fuzzDir)
+  .map((f) => /^fuzz_(\w+)\.cc$/.exec(f)?.[1])
+  .filter(Boolean)
+  .sort();
+const targets = opts.only ?? all;
+const unknown = targets.filter((t) => !all.includes(t));
+if (unknown.length) usage(`unknown target(s) ${unknown.join(', ')}; targets: ${all.join(', ')}`);
+
+ensureToolchain();
+const buildStart = Date.now();
+if (!(await build(targets))) {
+  console.error('fuzz: build failed');
+  process.exit(1);
+}
+console.log(`fuzz: built ${targets.length} targets in ${((Date.now() - buildStart) / 1000).toFixed(1)} s`);
+
+const perTarget = opts.seconds ? Math.max(1, Math.floor(opts.seconds / targets.length)) : undefined;
+const limits = [opts.runs && `${opts.runs} runs`, perTarget && `${perTarget} s`].filter(Boolean).join(' or ');
+let failed = 0;
+for (const target of targets) {
+  console.log(
+    `fuzz: ${target}: running (${limits}; log ${path.relative(root, path.join(opts.out, 'logs'))}/${target}.log)`,
+  );
+  const r = await runTarget(target, opts, perTarget);
+  console.log(`${r.target}: ${r.runs} runs in ${r.seconds.toFixed(1)} s (${r.rate} exec/s): ${r.result}`);
+  if (r.result !== 'ok') {
+    failed++;
+    const report = r.text.split('\n');
+    const from = report.findIndex((l) => /ERROR: |invariant failed|runtime error|deadly signal/.test(l));
+    console.log(
+      report.slice(from >= 0 ? Math.max(0, from - 2) : -40, from >= 0 ? from + 60 : undefined).join('\n'),
+    );
+    if (r.artifact) {
+      console.log(`${r.target}: crashing input: ${r.artifact}`);
+      console.log(
+        `${r.target}: reproduce: ${path.relative(root, path.join(buildDir, `fuzz_${target}`))} ${r.artifact}`,
+      );
+    }
+  }
+}
+console.log(
+  failed ? `fuzz: ${failed} of ${targets.length} targets failed` : `fuzz: all ${targets.length} targets ok`,
+);
+process.exit(failed ? 1 : 0);
