@@ -6,6 +6,8 @@ import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-en
 import type { Logger } from '../observability/logger.js';
 import { GrokSipMetrics } from '../observability/metrics.js';
 import type { GrokSipApp } from './grok-sip-app.js';
+import { Counter } from 'prom-client';
+import { mediaClock, type MediaClock } from '../media/media-clock.js';
 
 export interface Observability {
   readonly observer: CallObserver;
@@ -22,6 +24,7 @@ export async function startObservability(
   options: { port?: number } = {},
 ): Promise<Observability> {
   const metrics = new GrokSipMetrics();
+  mediaClockMetrics(metrics, mediaClock);
   let app: GrokSipApp | undefined;
   const endpoints: HttpEndpoints = await startHttpEndpoints({
     address: config.http.address,
@@ -56,4 +59,27 @@ export async function startObservability(
     },
     close: () => endpoints.close(),
   };
+}
+
+/** The media clock's own health, read at scrape time: a skipped tick is 20 ms of audio lost on every call. */
+function mediaClockMetrics(metrics: GrokSipMetrics, clock: MediaClock): void {
+  const registers = [metrics.registry];
+  new Counter({
+    name: 'grok_sip_media_clock_skipped_ticks_total',
+    help: 'Media clock ticks skipped after an event-loop stall (each is 20 ms of audio on every call)',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(clock.stats.skippedTicks);
+    },
+  });
+  new Counter({
+    name: 'grok_sip_media_clock_late_ticks_total',
+    help: 'Media clock ticks that ran more than half a period late',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(clock.stats.lateTicks);
+    },
+  });
 }

@@ -96,6 +96,7 @@ export class EmbeddedBackend implements SignalingBackend {
       admit: (address) => rateLimit.admit(address),
       retryAfterSec: options.retryAfterSec,
       forceRport: options.forceRport ?? true,
+      atCapacity: () => this.#activeCalls >= this.#options.maxCalls,
       screenRequest: (request, from) => this.#screen(request, from),
     };
     this.#ua = new UserAgent({

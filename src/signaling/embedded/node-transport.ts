@@ -36,8 +36,10 @@ export interface NodeTransportOptions {
   readonly limits: SipLimits;
   /** Out-of-dialog request from this source address within its rate (source-rate-limit.ts)? */
   readonly admit: (sourceAddress: string) => boolean;
-  /** Retry-After of a 503 for a source over its rate. */
+  /** Retry-After of a 503 for a source over its rate or a call over capacity. */
   readonly retryAfterSec: number;
+  /** Calls at maxCalls: a new INVITE gets a stateless 503 here, before any transaction or call state. */
+  readonly atCapacity: () => boolean;
   /**
    * Answer every request at its source address and port, as if it asked with `;rport` (RFC 3581;
    * Asterisk's force_rport, Kamailio's force_rport()): a caller behind NAT, or one whose Via
@@ -307,8 +309,11 @@ export class NodeTransport implements Transport {
       writeTopVia(head, { ...via, host, port: undefined, protocol: this.protocol });
     } else {
       const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
-      if (!inDialog && !isAck && !this.#options.admit(from.address)) {
-        this.#reject(from, 'over the per-source request rate', 'sip-flood');
+      const overRate = !inDialog && !isAck && !this.#options.admit(from.address);
+      // Stateless (§8.2.6.2, RFC 3261 §21.5.4): no Timer G for a flood that never ACKs.
+      const overCapacity = !inDialog && head.startLine.startsWith('INVITE ') && this.#options.atCapacity();
+      if (overRate || overCapacity) {
+        this.#reject(from, overRate ? 'over the per-source request rate' : 'over maxCalls', 'sip-flood');
         this.#replyStateless(peerView, from, 503, 'Service Unavailable', [
           `Retry-After: ${this.#options.retryAfterSec}`,
         ]);

@@ -33,6 +33,7 @@ export function checkMessage(head: MessageHead, datagram: boolean, maxHeaders = 
     return { ok: false, reason: 'bad start line', answerable: answerable && looksLikeRequest };
   }
   if (missing.length > 0) return fail(`missing ${missing.join(', ')}`);
+  if (head.unterminated === true) return fail('no empty line after the headers');
   if (head.headerLines.some((l) => headerName(l) === '')) return fail('header line without a colon');
   if (head.headerLines.length > maxHeaders) return fail(`more than ${maxHeaders} header lines`);
   for (const name of SINGLE) {

@@ -34,23 +34,29 @@ export interface MessageHead {
   readonly startLine: string;
   headerLines: string[];
   readonly body: string;
+  /** A datagram without the empty line after its headers (splitMessage). */
+  readonly unterminated?: boolean;
 }
 
 /**
  * Start line, unfolded header lines and body. `datagram`: a datagram whose header block ends at
- * its last CRLF without the empty line is read as if the empty line were there (its body is
- * empty either way; RFC 4475 baddn as the RFC's archive has it).
+ * its last CRLF without the empty line is split too, marked `unterminated`, so that it can be
+ * answered 400 (a truncated request, RFC 4475 baddn as the RFC's archive has it) — never taken
+ * for a whole message.
  */
 export function splitMessage(text: string, datagram = false): MessageHead | null {
   let end = text.indexOf('\r\n\r\n');
+  let unterminated = false;
   if (end < 0 && datagram && text.endsWith('\r\n')) {
     text += '\r\n';
     end = text.length - 4;
+    unterminated = true;
   }
   if (end < 0) return null;
   const lines = text.slice(0, end).split('\r\n');
   const startLine = lines.shift() ?? '';
-  return { startLine, headerLines: unfold(lines), body: text.slice(end + 4) };
+  const head: MessageHead = { startLine, headerLines: unfold(lines), body: text.slice(end + 4) };
+  return unterminated ? { ...head, unterminated } : head;
 }
 
 export function joinMessage(head: MessageHead): string {

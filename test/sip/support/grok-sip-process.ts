@@ -31,7 +31,14 @@ let probeCount = 0;
 /** `sipYaml` is the body of the `sip:` section after the listeners (indented two spaces). */
 export async function startGrokSipProcess(
   t: Tap,
-  opts: { sipPort: number; httpPort: number; rtpMin: number; sipYaml?: string; tcp?: boolean },
+  opts: {
+    sipPort: number;
+    httpPort: number;
+    rtpMin: number;
+    sipYaml?: string;
+    tcp?: boolean;
+    topYaml?: string;
+  },
 ): Promise<GrokSipProcess> {
   const file = path.join(t.testdir(), 'grok-sip.yaml');
   const listeners = [`{ transport: udp, address: 127.0.0.1, port: ${opts.sipPort} }`];
@@ -44,6 +51,7 @@ ${opts.sipYaml ?? ''}
 media: { rtpAddress: 127.0.0.1, portMin: ${opts.rtpMin}, portMax: ${opts.rtpMin + 199}, rtpTimeoutSec: 0 }
 http: { address: 127.0.0.1, port: ${opts.httpPort} }
 shutdown: { drainTimeoutSec: 1 }
+${opts.topYaml ?? ''}
 agents:
   profiles:
     - { name: echo, instructions: Repeat what the caller says. }
