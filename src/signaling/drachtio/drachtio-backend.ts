@@ -6,7 +6,8 @@
 import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:net';
 import { logger, LogOnce, type Logger } from '../../observability/logger.js';
-import { uriUser } from '../embedded/sip-message-text.js';
+import { hasBadEscape, uriUser } from '../sip-uri.js';
+import { rejectedInputs, reasonOf } from '../../observability/rejected-input.js';
 import type { InboundDecision, InboundRequest } from '../inbound-policy.js';
 import type {
   IncomingCall,
@@ -135,7 +136,7 @@ export class DrachtioBackend implements SignalingBackend {
       this.#log.warn('connection to drachtio-server lost; reconnecting');
       this.connection.emit('change', false);
     });
-    this.#srf.invite((req, res) => this.#onInvite(req, res));
+    this.#srf.invite((req, res) => this.#onInviteGuarded(req, res));
     this.#srf.options((_req, res) => res.send(200));
     if (drachtio.mode === 'outbound') {
       await this.#listen(drachtio.listenPort, drachtio.secret);
@@ -217,7 +218,32 @@ export class DrachtioBackend implements SignalingBackend {
     });
   }
 
+  /**
+   * The input boundary on this backend (issue 13): an exception while handling an INVITE is
+   * ours to log and answer 400, not drachtio-srf's to answer 500 through console.error.
+   */
+  #onInviteGuarded(req: SrfRequest, res: SrfResponse): void {
+    try {
+      this.#onInvite(req, res);
+    } catch (err) {
+      rejectedInputs.reject('sip', `${req.protocol}:${req.source_address}`, reasonOf(err), err);
+      if (!res.finalResponseSent) res.send(400, 'Bad Request');
+      this.#endSession(req);
+    }
+  }
+
   #onInvite(req: SrfRequest, res: SrfResponse): void {
+    if (hasBadEscape(req.uri)) {
+      // RFC 3261 §19.1.2: escapes must decode; an unreadable Request-URI user cannot be routed.
+      rejectedInputs.reject(
+        'sip',
+        `${req.protocol}:${req.source_address}`,
+        'bad %-escape in the Request-URI',
+      );
+      res.send(400, 'Bad Request (Request-URI escape)');
+      this.#endSession(req);
+      return;
+    }
     const source: SourceAddress = {
       address: req.source_address,
       port: Number(req.source_port),
@@ -263,7 +289,7 @@ export class DrachtioBackend implements SignalingBackend {
       this.#activeCalls--;
       this.#endSession(req);
     };
-    const dialledUser = uriUser(req.uri) || uriUser(req.get('To') ?? '');
+    const dialledUser = uriUser(req.uri) ?? uriUser(req.get('To') ?? '') ?? '';
     const call = new DrachtioIncomingCall(this.#srf, req, res, {
       source,
       dialledUser,

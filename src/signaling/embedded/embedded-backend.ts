@@ -21,7 +21,7 @@ import { AccountCredentials, RegistrationClient, type RegistrationAccount } from
 import { passthroughHandlerFactory } from './sdp-passthrough.js';
 import type { ListenerSpec, Received } from './sip-sockets.js';
 import { T1_MS } from './udp-retransmission.js';
-import { uriUser } from './sip-message-text.js';
+import { uriUser } from '../sip-uri.js';
 import { waitAtMost } from '../wait-at-most.js';
 import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
@@ -283,7 +283,7 @@ export class EmbeddedBackend implements SignalingBackend {
     const dialledUser = ruri?.user ?? '';
     const call = new EmbeddedIncomingCall(invitation, {
       source,
-      dialledUser: dialledUser !== '' ? dialledUser : uriUser(message.getHeader('to') ?? ''),
+      dialledUser: dialledUser !== '' ? dialledUser : (uriUser(message.getHeader('to') ?? '') ?? ''),
       requestUri: ruri?.toString() ?? '',
     });
     try {

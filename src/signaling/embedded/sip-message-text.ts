@@ -157,9 +157,3 @@ export function stampReceived(via: ViaValue, sourceAddress: string, sourcePort: 
   if (wantsRport || via.host.replace(/^\[|\]$/g, '') !== sourceAddress) params.set('received', sourceAddress);
   return { ...via, params };
 }
-
-/** The user part of a SIP URI inside a header value (`"Bob" <sip:bob@host>;tag=1` → bob). */
-export function uriUser(value: string): string {
-  const m = /sips?:([^@;>?\s]+)@/i.exec(value);
-  return m === null ? '' : decodeURIComponent(m[1]!);
-}
