@@ -208,7 +208,24 @@ function runTarget(target, opts, seconds) {
     env: { ...process.env, UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1' },
   });
   return new Promise((resolve) => {
+    let settled = false;
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      closeSync(fd);
+      resolve({
+        target,
+        runs: 0,
+        seconds: 0,
+        rate: 0,
+        result: `failed to start (${err.message})`,
+        log,
+        text: '',
+      });
+    });
     child.on('close', (code, signal) => {
+      if (settled) return;
+      settled = true;
       closeSync(fd);
       const elapsed = (Date.now() - started) / 1000;
       const text = readFileSync(log, 'utf8');
