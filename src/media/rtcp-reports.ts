@@ -10,7 +10,6 @@ import {
   SdesChunk,
   SdesPacket,
   SenderReportPacket,
-  isRtcp,
 } from 'rtp.js/packets';
 import { nodeBufferToDataView } from 'rtp.js/utils';
 
@@ -310,14 +309,77 @@ function blockFields(block: ReceptionReport): ReceptionReportFields {
   };
 }
 
+/** Why a datagram on the RTCP port is not a compound RTCP packet we accept. */
+export type RtcpFault =
+  | 'too-short' // under 8 bytes: not even a header and an SSRC
+  | 'bad-version' // a packet of the compound with version ≠ 2
+  | 'not-rtcp' // a packet type outside 192–223 (RFC 5761 §4), e.g. RTP sent to the RTCP port
+  | 'first-not-report' // RFC 3550 §6.1: a compound packet starts with SR or RR
+  | 'padding-not-last' // RFC 3550 §6.4.1: only the last packet of a compound may be padded
+  | 'bad-length'; // the packets' length fields do not add up to the datagram
+
+/** Thrown by parseRtcpReport for a datagram RFC 3550 A.2's validity checks refuse. */
+export class RtcpFormatError extends RangeError {
+  constructor(readonly fault: RtcpFault) {
+    super(`RTCP compound packet refused: ${fault}`);
+    this.name = 'RtcpFormatError';
+  }
+}
+
+const rtcpSr = 200;
+const rtcpRr = 201;
+
 /**
- * Reads a compound RTCP datagram. Throws TypeError/RangeError on anything that is not RTCP or
- * is truncated (the session catches, counts and drops). SDES, feedback and XR are skipped.
+ * RFC 3550 A.2's header validity checks over a whole compound datagram, before rtp.js parses it:
+ * every packet version 2 with an RTCP packet type, the first one SR or RR, padding only on the
+ * last, and the length fields (32-bit words minus one) walking exactly to the end. rtp.js
+ * 0.15.5 checks neither the first packet's type nor where padding is, and a length field past
+ * the datagram makes it build a view over whatever follows in the underlying ArrayBuffer (a
+ * pooled Buffer's neighbours) before its final length check throws.
+ *
+ * ```text
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |V=2|P|  count  |      PT       |   length (words - 1)          |  ← repeated per packet
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * ```
+ */
+export function rtcpCompoundFault(datagram: Buffer): RtcpFault | undefined {
+  const length = datagram.length;
+  if (length < 8) return 'too-short';
+  const second = datagram[1]!;
+  if (second !== rtcpSr && second !== rtcpRr) {
+    return datagram[0]! >> 6 !== 2
+      ? 'bad-version'
+      : second < 192 || second > 223
+        ? 'not-rtcp'
+        : 'first-not-report';
+  }
+  let pos = 0;
+  while (pos < length) {
+    if (pos + 4 > length) return 'bad-length';
+    const first = datagram[pos]!;
+    const type = datagram[pos + 1]!;
+    if (first >> 6 !== 2) return 'bad-version';
+    if (type < 192 || type > 223) return 'not-rtcp';
+    const next = pos + (datagram.readUInt16BE(pos + 2) + 1) * 4;
+    if (next > length) return 'bad-length';
+    if ((first & 0x20) !== 0 && next !== length) return 'padding-not-last';
+    pos = next;
+  }
+  return undefined;
+}
+
+/**
+ * Reads a compound RTCP datagram. Throws RtcpFormatError (a RangeError) on anything
+ * rtcpCompoundFault refuses, and rtp.js's TypeError/RangeError on a packet whose body is
+ * inconsistent (the session catches, counts and drops). SDES, APP, feedback and XR are skipped.
  */
 export function parseRtcpReport(datagram: Buffer): RtcpReport[] {
-  if (datagram.length < 8) throw new RangeError(`RTCP datagram of ${datagram.length} bytes`);
+  const fault = rtcpCompoundFault(datagram);
+  if (fault !== undefined) throw new RtcpFormatError(fault);
   const view = nodeBufferToDataView(datagram);
-  if (!isRtcp(view)) throw new TypeError('not RTCP (version or packet type)');
   const out: RtcpReport[] = [];
   for (const packet of new CompoundPacket(view).getPackets()) {
     if (packet instanceof SenderReportPacket) {

@@ -1,10 +1,20 @@
 // One call's RTP/RTCP session: two UDP sockets from the port pool, inbound datagrams parsed at
 // the edge and handed up as packets, outbound frames paced by the media clock, symmetric-RTP
 // latching, RTCP SR/RR every ~5 s and the RTP inactivity timeout.
+//
+// Every datagram is handled inside the input boundary (observability/rejected-input.ts): an
+// exception anywhere in parsing it or in what the listeners do with it is a counted drop of kind
+// 'rtp', never an exception out of the socket's 'message' event (which would end the process and
+// every call in it). Each refused datagram is counted in this session's stats by reason and in
+// grok_sip_rejected_input_total{kind="rtp"}; the order of the checks is: foreign source (before
+// parsing: rtp-latch.ts rule 3), well-formedness (rtp-datagram.ts), then the latch's learning and
+// SSRC rules. Probation packets of a source that is still being learned are dropped and counted
+// here but are not rejected input: every NATed call starts with a few of them.
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { logger as rootLogger, LogOnce, type Logger } from '../observability/logger.js';
+import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
 import {
   DtmfReceiver,
   telephoneEventPayloadBytes,
@@ -28,7 +38,7 @@ import {
   type InboundRtpPacket,
   type RtpDropReason,
 } from './rtp-datagram.js';
-import { RtpLatch, type UdpAddress } from './rtp-latch.js';
+import { RtpLatch, type LatchDecision, type UdpAddress } from './rtp-latch.js';
 import { RtpOutboundStream } from './rtp-outbound-stream.js';
 
 export type { InboundRtpPacket, RtpDropReason } from './rtp-datagram.js';
@@ -43,7 +53,10 @@ export interface RtpSessionOptions {
   payloadType: number;
   /** Negotiated telephone-event payload type (RFC 4733), if any. */
   telephoneEventPayloadType?: number;
-  /** Where the SDP says to send (c= address, m= port, a=rtcp port if given). */
+  /**
+   * Where the SDP says to send (c= address, m= port, a=rtcp port if given); also the one source
+   * that latches at once (rtp-latch.ts). Without it every source has to pass probation.
+   */
   remote?: UdpAddress & { rtcpPort?: number };
   clockRate?: number;
   /** Our packet interval; inbound packets of any ptime are accepted regardless. */
@@ -52,7 +65,6 @@ export interface RtpSessionOptions {
   rtpTimeoutMs?: number;
   /** Nominal RTCP report interval (RFC 3550 §6.2 minimum is 5 s). */
   rtcpIntervalMs?: number;
-  relatchAfterSilenceMs?: number;
   /** Bigger datagrams are dropped: 60 ms of G.711 is 492 bytes, an Ethernet MTU 1500. */
   maxDatagramBytes?: number;
   cname?: string;
@@ -90,7 +102,9 @@ export interface RtpSessionStats {
   sendErrors: number;
   remote: UdpAddress | undefined;
   latched: boolean;
+  /** Latches after the first: a re-INVITE moved the media, or the SDP address took over. */
   relatches: number;
+  /** SSRC changes of the latched source accepted after probation (rtp-latch.ts rule 5). */
   ssrcChanges: number;
   /** What we receive (RFC 3550 A.3/A.8), undefined before the first packet. */
   inbound:
@@ -120,8 +134,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #log: Logger;
   readonly #logOnce = new LogOnce();
   readonly #latch: RtpLatch;
-  #signalledRtcpPort: number | undefined;
-  #rtcpRemote: UdpAddress | undefined;
+  #lastSourceAddress = '';
+  #lastSource = '';
   readonly #sender: SenderStats;
   #sentSinceReport = false;
   // Inbound
@@ -177,13 +191,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#rtpTimeoutMs = options.rtpTimeoutMs ?? 0;
     this.#cname = options.cname ?? `grok-sip-${this.ssrc.toString(16)}@${pair.address}`;
     this.#log = (options.logger ?? rootLogger).child({ rtpPort: pair.rtpPort });
-    this.#latch = new RtpLatch(
-      options.remote && { address: options.remote.address, port: options.remote.port },
-      options.relatchAfterSilenceMs === undefined
-        ? {}
-        : { relatchAfterSilenceMs: options.relatchAfterSilenceMs },
-    );
-    this.#signalledRtcpPort = options.remote?.rtcpPort;
+    this.#latch = new RtpLatch(options.remote);
     this.#sender = new SenderStats(this.#clockRate);
     this.#lastInboundMs = performance.now();
     pair.rtpSocket.on('message', this.#onRtpDatagram);
@@ -199,11 +207,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return this.#latch.destination;
   }
 
-  /** A re-INVITE changed the remote media address: send there, latch afresh. */
+  /**
+   * The remote media address of a re-INVITE: a new one is where we send and learn afresh; the
+   * same one keeps the latch; undefined (c=0.0.0.0) stops our sending (rtp-latch.ts rule 4).
+   */
   setRemote(remote: (UdpAddress & { rtcpPort?: number }) | undefined): void {
-    this.#latch.setSignalled(remote && { address: remote.address, port: remote.port });
-    this.#signalledRtcpPort = remote?.rtcpPort;
-    this.#rtcpRemote = undefined;
+    this.#latch.setSignalled(remote);
   }
 
   /** E.g. 0 while the call is on hold and the peer legitimately sends nothing. */
@@ -256,32 +265,41 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
   };
 
-  #drop(reason: RtpDropReason, from: RemoteInfo, bytes: number): void {
+  #drop(reason: RtpDropReason, from: RemoteInfo): void {
     this.#dropped[reason]++;
-    if (this.#logOnce.first(reason)) {
-      this.#log.warn({ reason, from: `${from.address}:${from.port}`, bytes }, 'dropped RTP/RTCP datagram');
+    if (reason !== 'latch-probation') rejectedInputs.reject('rtp', this.#sourceOf(from), reason);
+  }
+
+  /** `udp:address`, as the SIP edge names a source: one log line per host and reason, not per port. */
+  #sourceOf(from: RemoteInfo): string {
+    if (from.address !== this.#lastSourceAddress) {
+      this.#lastSourceAddress = from.address;
+      this.#lastSource = `udp:${from.address}`;
     }
+    return this.#lastSource;
   }
 
   readonly #onRtpDatagram = (datagram: Buffer, from: RemoteInfo): void => {
+    guardInput('rtp', this.#sourceOf(from), () => this.#handleRtp(datagram, from));
+  };
+
+  readonly #onRtcpDatagram = (datagram: Buffer, from: RemoteInfo): void => {
+    guardInput('rtp', this.#sourceOf(from), () => this.#handleRtcp(datagram, from));
+  };
+
+  #handleRtp(datagram: Buffer, from: RemoteInfo): void {
+    if (this.#latch.isForeign(from)) return this.#drop('foreign-source', from);
     const arrivalMs = performance.now();
     const parsed = parseRtpDatagram(datagram, arrivalMs, this.#accepted, this.#maxDatagramBytes);
-    if (typeof parsed === 'string') return this.#drop(parsed, from, datagram.length);
+    if (typeof parsed === 'string') return this.#drop(parsed, from);
     const isEvent = parsed.payloadType === this.#telephoneEventPt;
-    if (isEvent && parsed.payload.length < telephoneEventPayloadBytes) {
-      return this.#drop('bad-payload', from, datagram.length);
-    }
-    const decision = this.#latch.accept(from, arrivalMs);
-    if (decision === 'wrong-source') return this.#drop('wrong-source', from, datagram.length);
+    if (isEvent && parsed.payload.length < telephoneEventPayloadBytes) return this.#drop('bad-payload', from);
+    const decision = this.#latch.accept(from, parsed.ssrc, parsed.seq);
+    if (decision !== 'same' && this.#onLatchDecision(decision, from)) return;
     this.#stats.packetsIn++;
     this.#stats.bytesIn += datagram.length;
     this.#lastInboundMs = arrivalMs;
-    if (decision !== 'same') {
-      this.#log.info({ remote: `${from.address}:${from.port}`, decision }, 'RTP source latched');
-      this.emit('latched', { address: from.address, port: from.port }, decision === 'relatched');
-    }
     if (this.#reception === undefined || this.#reception.ssrc !== parsed.ssrc) {
-      if (this.#reception !== undefined) this.#stats.ssrcChanges++;
       this.#reception = new ReceptionStats(parsed.ssrc, parsed.seq, this.#clockRate);
     }
     this.#reception.onRtp(parsed.seq, parsed.ts, arrivalMs, !isEvent);
@@ -297,25 +315,43 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     } else {
       this.emit('audio', parsed);
     }
-  };
+  }
 
-  readonly #onRtcpDatagram = (datagram: Buffer, from: RemoteInfo): void => {
-    const arrivalMs = performance.now();
-    if (datagram.length > this.#maxDatagramBytes) return this.#drop('too-large', from, datagram.length);
-    // Same host as the RTP we latched to; its RTCP port may be NATed to anything.
-    const latched = this.#latch.latched;
-    if (latched !== undefined && latched.address !== from.address) {
-      return this.#drop('rtcp-wrong-source', from, datagram.length);
+  /** Acts on what the latch decided about a packet; true when the packet is dropped. */
+  #onLatchDecision(decision: Exclude<LatchDecision, 'same'>, from: RemoteInfo): boolean {
+    switch (decision) {
+      case 'foreign-source':
+      case 'latch-probation':
+      case 'ssrc-probation':
+        this.#drop(decision, from);
+        return true;
+      case 'new-ssrc':
+        this.#stats.ssrcChanges++;
+        if (this.#logOnce.first('new-ssrc'))
+          this.#log.info({ ssrc: this.#latch.ssrc }, 'RTP source changed SSRC');
+        return false;
+      case 'latched': {
+        const relatched = this.#latch.latches > 1;
+        this.#log.info({ remote: `${from.address}:${from.port}`, relatched }, 'RTP source latched');
+        this.emit('latched', { address: from.address, port: from.port }, relatched);
+        return false;
+      }
     }
+  }
+
+  #handleRtcp(datagram: Buffer, from: RemoteInfo): void {
+    const arrivalMs = performance.now();
+    if (datagram.length > this.#maxDatagramBytes) return this.#drop('too-large', from);
+    if (!this.#latch.isRtcpSource(from)) return this.#drop('rtcp-foreign-source', from);
     let reports: RtcpReport[];
     try {
       reports = parseRtcpReport(datagram);
     } catch {
-      return this.#drop('bad-rtcp', from, datagram.length);
+      return this.#drop('bad-rtcp', from);
     }
+    this.#latch.latchRtcp(from);
     this.#stats.rtcpIn++;
     this.#lastInboundMs = arrivalMs;
-    this.#rtcpRemote = { address: from.address, port: from.port }; // symmetric RTCP
     for (const report of reports) {
       if (report.kind === 'bye') {
         this.emit('bye', report.ssrcs, report.reason);
@@ -335,7 +371,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       }
     }
     this.emit('rtcp', reports);
-  };
+  }
 
   #armTimeout(): void {
     if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer);
@@ -365,7 +401,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Sends a report now (also done every ~rtcpIntervalMs); `bye` appends an RTCP BYE. */
   sendRtcpReport(bye?: string): void {
-    const to = this.#rtcpDestination();
+    const to = this.#latch.rtcpDestination;
     if (to === undefined) return;
     const nowMs = performance.now();
     const { bytes } = buildRtcpReport({
@@ -382,15 +418,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#pair.rtcpSocket.send(bytes, to.port, to.address, this.#onSendDone);
   }
 
-  #rtcpDestination(): UdpAddress | undefined {
-    if (this.#rtcpRemote !== undefined) return this.#rtcpRemote;
-    const rtp = this.#latch.destination;
-    if (rtp === undefined) return undefined;
-    // RFC 3605 a=rtcp if signalled and not latched; else RTP port + 1 (RFC 3550 §11).
-    const port = this.#latch.latched === undefined ? (this.#signalledRtcpPort ?? rtp.port + 1) : rtp.port + 1;
-    return { address: rtp.address, port };
-  }
-
   get stats(): RtpSessionStats {
     const r = this.#reception;
     return {
@@ -399,7 +426,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       dropped: { ...this.#dropped },
       remote: this.#latch.destination,
       latched: this.#latch.latched !== undefined,
-      relatches: this.#latch.relatches,
+      relatches: Math.max(0, this.#latch.latches - 1),
       inbound:
         r === undefined
           ? undefined

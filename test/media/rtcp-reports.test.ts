@@ -99,8 +99,11 @@ t.test('SR + RR blocks + SDES + BYE build and parse back; garbage throws', async
   t.same(parsed[1], { kind: 'bye', ssrcs: [99], reason: 'call ended' });
   const rrOnly = parseRtcpReport(buildRtcpReport({ ssrc: 5, cname: 'x', nowMs: 0, reports: [] }).bytes);
   t.same(rrOnly, [{ kind: 'rr', ssrc: 5, reports: [] }], 'nothing sent yet: RR');
-  t.throws(() => parseRtcpReport(Buffer.alloc(3)), RangeError);
-  t.throws(() => parseRtcpReport(Buffer.from('0123456789abcdef')), TypeError);
+  t.throws(() => parseRtcpReport(Buffer.alloc(3)), { name: 'RtcpFormatError', fault: 'too-short' });
+  t.throws(() => parseRtcpReport(Buffer.from('0123456789abcdef')), {
+    name: 'RtcpFormatError',
+    fault: 'bad-version',
+  });
   const truncated = Buffer.from(bytes.subarray(0, 20));
   t.throws(() => parseRtcpReport(truncated));
 });
