@@ -2,11 +2,19 @@
 // event; OpenAI sends `session.created`), send `session.update`, wait for `session.updated`.
 // No audio may be sent before that (xAI phone examples). The whole of it — TCP, TLS, HTTP upgrade,
 // both events — is bounded by one timeout, and every failure closes the socket it opened.
-import { WebSocket, type RawData } from 'ws';
+// The socket's limits (socket-limits.ts) hold from the upgrade on: a frame over maxPayload,
+// invalid UTF-8 or a broken frame is refused by `ws` (1009, 1007, 1002), a message that never
+// ends by StalledFrameWatch; each is counted as rejected realtime input, and the close carries
+// the cause.
+import type { Socket } from 'node:net';
+import { WebSocket, type ClientOptions, type RawData } from 'ws';
 import type { Logger } from '../observability/logger.js';
+import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
 import { classifyServerError, RealtimeConnectError } from './error-classification.js';
-import { parseServerMessage } from './server-events.js';
+import { droppedMessageReason, parseServerMessage } from './server-events.js';
 import type { SessionJson } from './session-config.js';
+import { closeHandshakeMs, frameStallMs, maxRealtimeFrameBytes } from './socket-limits.js';
+import { StalledFrameWatch } from './stalled-frame-watch.js';
 
 export interface HandshakeOptions {
   readonly url: URL;
@@ -18,20 +26,30 @@ export interface HandshakeOptions {
    * own Python example sends it straight away, so a server may wait for us).
    */
   readonly greetingGraceMs: number;
+  /** A frame (or fragmented message) unfinished this long ends the socket; default frameStallMs. */
+  readonly frameStallMs?: number;
+  /** Names the session in rejected-input logs (`realtime:<host>` or a call id). */
+  readonly source: string;
   readonly log: Logger;
 }
 
 /** Where messages and the close go once the handshake has succeeded. */
 export interface ReadySocketHandlers {
   message(data: RawData, isBinary: boolean): void;
-  close(ws: WebSocket, code: number, reason: string): void;
+  /** `cause`: why we ended the socket ourselves (a refused frame, a stall), if we did. */
+  close(ws: WebSocket, code: number, reason: string, cause: string | undefined): void;
 }
 
 export interface OpenedSocket {
   readonly ws: WebSocket;
   /** The `session` object of `session.updated`, as the server reported it. */
   readonly session: Record<string, unknown>;
+  /** Ends the socket now (no close handshake); `cause` reaches the close handler. */
+  abort(cause: string): void;
 }
+
+/** `ws` has no type for closeTimeout (ws ≥ 8.18). */
+type RealtimeClientOptions = ClientOptions & { closeTimeout: number };
 
 export function openRealtimeSocket(
   options: HandshakeOptions,
@@ -41,12 +59,28 @@ export function openRealtimeSocket(
   return new Promise<OpenedSocket>((resolve, reject) => {
     const headers: Record<string, string> = {};
     if (apiKey !== undefined && apiKey !== '') headers.Authorization = `Bearer ${apiKey}`;
-    const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, maxPayload: 16 * 1024 * 1024 });
+    const wsOptions: RealtimeClientOptions = {
+      headers,
+      handshakeTimeout: timeoutMs,
+      maxPayload: maxRealtimeFrameBytes,
+      closeTimeout: closeHandshakeMs,
+    };
+    const ws = new WebSocket(url, wsOptions);
     let stage = 'connecting';
     let ready = false;
     let settled = false;
     let updateSent = false;
     let greetingTimer: NodeJS.Timeout | undefined;
+    let cause: string | undefined;
+    let upgradedSocket: Socket | undefined;
+    const abort = (why: string): void => {
+      cause ??= why;
+      ws.terminate();
+    };
+    const stallWatch = new StalledFrameWatch(options.frameStallMs ?? frameStallMs, (stalledMs) => {
+      rejectedInputs.reject('realtime', options.source, 'frame never completed');
+      abort(`a frame from the server stayed incomplete for ${Math.round(stalledMs)} ms`);
+    });
 
     const fail = (code: string, message: string): void => {
       if (settled) return;
@@ -78,18 +112,33 @@ export function openRealtimeSocket(
       );
     });
     // Kept for the socket's life: an 'error' without a listener would crash the process.
-    ws.on('error', (err) => {
-      if (!settled) fail('connect_failed', `realtime connection failed: ${err.message}`);
+    ws.on('error', (err: Error & { code?: unknown }) => {
+      // WS_ERR_*: `ws` refused a frame (too big, bad UTF-8, bad framing) and is closing.
+      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+        rejectedInputs.reject('realtime', options.source, err.code, err);
+        cause ??= `refused a frame from the server: ${err.message} (${err.code})`;
+        stallWatch.stop();
+      }
+      if (!settled) fail('connect_failed', `realtime connection failed: ${cause ?? err.message}`);
       else log.debug({ err: err.message }, 'realtime socket error');
     });
+    ws.on('upgrade', (res) => {
+      upgradedSocket = res.socket as Socket;
+    });
     ws.on('open', () => {
+      if (upgradedSocket) stallWatch.watch(upgradedSocket);
       stage = 'waiting for conversation.created';
       greetingTimer = setTimeout(sendUpdate, options.greetingGraceMs);
     });
     ws.on('close', (code, reasonBuffer) => {
+      stallWatch.stop();
       const reason = reasonBuffer.toString();
       if (ready) {
-        handlers.close(ws, code, reason);
+        handlers.close(ws, code, reason, cause);
+        return;
+      }
+      if (cause !== undefined) {
+        fail('closed_during_handshake', `realtime socket closed while ${stage}: ${cause}`);
         return;
       }
       fail(
@@ -97,14 +146,23 @@ export function openRealtimeSocket(
         `realtime server closed the socket (${code} ${reason}) while ${stage}`.trim(),
       );
     });
-    ws.on('message', (data, isBinary) => {
+    // Whatever a handler throws on one message is a dropped input, not an uncaught exception.
+    ws.on('message', (data, isBinary) =>
+      guardInput('realtime', options.source, () => onMessage(data, isBinary)),
+    );
+    const onMessage = (data: RawData, isBinary: boolean): void => {
       if (ready) {
         handlers.message(data, isBinary);
         return;
       }
-      if (settled || isBinary) return;
+      if (settled) return;
+      if (isBinary) {
+        rejectedInputs.reject('realtime', options.source, 'binary frame');
+        return;
+      }
       const parsed = parseServerMessage(rawText(data));
       if (parsed.kind !== 'event') {
+        rejectedInputs.reject('realtime', options.source, droppedMessageReason(parsed));
         log.debug({ parsed }, 'realtime handshake: ignored message');
         return;
       }
@@ -119,7 +177,7 @@ export function openRealtimeSocket(
           ready = true;
           settled = true;
           clearTimeout(timer);
-          resolve({ ws, session: event.session });
+          resolve({ ws, session: event.session, abort });
           return;
         case 'error': {
           const classified = classifyServerError(event.error, true);
@@ -129,7 +187,7 @@ export function openRealtimeSocket(
         default:
           return;
       }
-    });
+    };
   });
 }
 

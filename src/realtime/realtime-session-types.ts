@@ -21,6 +21,14 @@ export interface ConnectRealtimeOptions {
   readonly maxPendingAudioMs?: number;
   /** See HandshakeOptions.greetingGraceMs; default 2000. */
   readonly greetingGraceMs?: number;
+  /** A frame or fragmented message from the server unfinished this long ends the socket; default 10000. */
+  readonly frameStallMs?: number;
+  /**
+   * Names this session where its rejected input is logged and counted
+   * (grok_sip_rejected_input_total{kind="realtime"}); default `call:<callId>` when `log` is
+   * call-scoped, else `realtime:<host>`.
+   */
+  readonly source?: string;
   /** Call-scoped logger (e.g. `logger.child({ callId })`). */
   readonly log?: Logger;
 }
@@ -70,5 +78,7 @@ export interface RealtimeSessionStats {
   audioBytesOut: number;
   droppedAudioBytes: number;
   duplicateFunctionCalls: number;
+  /** Over the function-call rate (socket-limits.ts): not passed on. */
+  droppedFunctionCalls: number;
   reconnects: number;
 }

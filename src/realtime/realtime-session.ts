@@ -1,15 +1,24 @@
 // One call's realtime session with Grok: typed events out, audio and control in. Survives one
 // socket loss (reconnect once with the same session config, DESIGN.md "Failure rules"); nothing
-// the server sends can throw into the call.
+// the server sends can throw into the call. Every frame dropped here or refused by the socket
+// (realtime-handshake.ts) is counted as rejected realtime input.
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
+import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
 import { durationMs, formatFromSessionJson, type RealtimeAudioFormat } from './audio-format.js';
 import type { ClientEvent } from './client-events.js';
 import { classifyServerError, localError, RealtimeConnectError } from './error-classification.js';
 import { openRealtimeSocket, rawText } from './realtime-handshake.js';
-import { parseServerMessage, type ServerEvent } from './server-events.js';
+import { droppedMessageReason, parseServerMessage, type ServerEvent } from './server-events.js';
 import { sessionConfigToJson, type SessionJson } from './session-config.js';
+import {
+  closeHandshakeMs,
+  functionCallBurst,
+  functionCallsPerSecond,
+  maxUnsentBytes,
+} from './socket-limits.js';
 import type {
   ConnectRealtimeOptions,
   RealtimeCloseReason,
@@ -34,6 +43,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     audioBytesOut: 0,
     droppedAudioBytes: 0,
     duplicateFunctionCalls: 0,
+    droppedFunctionCalls: 0,
     reconnects: 0,
   };
 
@@ -42,7 +52,9 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   readonly #sessionJson: SessionJson;
   readonly #log: Logger;
   readonly #logOnce = new LogOnce(64);
+  readonly #source: string;
   #ws: WebSocket | null = null;
+  #abortSocket: ((cause: string) => void) | null = null;
   #state: State = 'connecting';
   #reconnectsLeft: number;
   #pendingAudio: Buffer[] = [];
@@ -52,6 +64,8 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #holdEvents = false;
   #held: (() => void)[] = [];
   #closePromise: Promise<void> | null = null;
+  #functionCallTokens = functionCallBurst;
+  #functionCallTokensAtMs = performance.now();
 
   /** Use connectRealtime(). */
   constructor(options: ConnectRealtimeOptions, url: URL, sessionJson: SessionJson) {
@@ -60,6 +74,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#url = url;
     this.#sessionJson = sessionJson;
     this.#log = (options.log ?? logger).child({ component: 'realtime' });
+    this.#source = options.source ?? sourceOf(options.log, url);
     this.#reconnectsLeft = options.reconnect === false ? 0 : 1;
     this.inputFormat = options.session.inputFormat;
     this.outputFormat = options.session.outputFormat;
@@ -182,7 +197,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         resolve();
       };
       // A peer that never answers the close frame must not hold the call open.
-      const forceTimer = setTimeout(() => ws?.terminate(), 2000);
+      const forceTimer = setTimeout(() => ws?.terminate(), closeHandshakeMs);
       if (!ws || ws.readyState === ws.CLOSED) return done();
       ws.once('close', done);
       ws.close(1000, 'call ended');
@@ -198,14 +213,17 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         sessionJson: this.#sessionJson,
         timeoutMs: this.#options.handshakeTimeoutMs ?? 10_000,
         greetingGraceMs: this.#options.greetingGraceMs ?? 2000,
+        ...(this.#options.frameStallMs !== undefined && { frameStallMs: this.#options.frameStallMs }),
+        source: this.#source,
         log: this.#log,
       },
       {
         message: (data, isBinary) => this.#onMessage(data, isBinary),
-        close: (ws, code, reason) => this.#onSocketClose(ws, code, reason),
+        close: (ws, code, reason, cause) => this.#onSocketClose(ws, code, reason, cause),
       },
     );
     this.#ws = opened.ws;
+    this.#abortSocket = opened.abort;
     this.#adoptFormats(opened.session);
     if (this.#state === 'closing' || this.#state === 'closed') opened.ws.terminate();
   }
@@ -224,6 +242,11 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #send(event: ClientEvent): boolean {
     const ws = this.#ws;
     if (this.#state !== 'ready' || !ws || ws.readyState !== ws.OPEN) return false;
+    if (ws.bufferedAmount > maxUnsentBytes) {
+      // The server has stopped reading; what we queue would only grow (socket-limits.ts).
+      this.#abortSocket?.(`the server stopped reading (${ws.bufferedAmount} bytes unsent)`);
+      return false;
+    }
     // Send errors surface as the socket's close; the callback keeps them from being thrown.
     ws.send(JSON.stringify(event), (err) => {
       if (err && this.#logOnce.first('send-error'))
@@ -259,24 +282,20 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.stats.malformedEvents++;
-      if (this.#logOnce.first('binary')) this.#log.warn('realtime server sent a binary frame: ignored');
+      rejectedInputs.reject('realtime', this.#source, 'binary frame');
       return;
     }
     const parsed = parseServerMessage(rawText(data));
-    if (parsed.kind === 'malformed') {
-      this.stats.malformedEvents++;
-      if (this.#logOnce.first(`malformed:${parsed.type ?? ''}`)) {
-        this.#log.warn({ reason: parsed.reason }, 'malformed realtime event ignored');
-      }
-      return;
-    }
-    if (parsed.kind === 'unknown') {
-      this.stats.unknownEvents++;
-      this.#log.debug({ type: parsed.type }, 'unknown realtime event ignored');
+    if (parsed.kind !== 'event') {
+      if (parsed.kind === 'malformed') this.stats.malformedEvents++;
+      else this.stats.unknownEvents++;
+      // Logged once per source and reason (the boundary's log); the detail only at debug.
+      rejectedInputs.reject('realtime', this.#source, droppedMessageReason(parsed));
+      this.#log.debug({ parsed }, 'realtime event dropped');
       return;
     }
     this.stats.eventsIn++;
-    this.#onEvent(parsed.event);
+    guardInput('realtime', this.#source, () => this.#onEvent(parsed.event));
   }
 
   #onEvent(event: ServerEvent): void {
@@ -367,15 +386,34 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     }
     if (this.#seenCallIds.size >= maxRememberedCallIds) this.#seenCallIds.clear();
     this.#seenCallIds.add(callId);
+    if (!this.#takeFunctionCallToken()) {
+      this.stats.droppedFunctionCalls++;
+      rejectedInputs.reject('realtime', this.#source, 'function calls over rate');
+      return;
+    }
     this.#emitEvent('function_call', { callId, name, arguments: args });
   }
 
-  #onSocketClose(ws: WebSocket, code: number, reason: string): void {
+  /** Token bucket: functionCallBurst at once, then functionCallsPerSecond. */
+  #takeFunctionCallToken(): boolean {
+    const nowMs = performance.now();
+    const refill = ((nowMs - this.#functionCallTokensAtMs) * functionCallsPerSecond) / 1000;
+    this.#functionCallTokens = Math.min(functionCallBurst, this.#functionCallTokens + refill);
+    this.#functionCallTokensAtMs = nowMs;
+    if (this.#functionCallTokens < 1) return false;
+    this.#functionCallTokens--;
+    return true;
+  }
+
+  #onSocketClose(ws: WebSocket, code: number, reason: string, cause: string | undefined): void {
     if (ws !== this.#ws || this.#state === 'closing' || this.#state === 'closed') return;
     const interrupted = this.#activeResponseId;
     this.#activeResponseId = null;
     const where = interrupted !== null ? ` during response ${interrupted}` : '';
-    const message = `realtime socket closed by the server (${code}${reason ? ` ${reason}` : ''})${where}`;
+    const message =
+      cause !== undefined
+        ? `realtime socket closed by us: ${cause}${where}`
+        : `realtime socket closed by the server (${code}${reason ? ` ${reason}` : ''})${where}`;
     if (interrupted !== null)
       this.#emitEvent('response_done', { responseId: interrupted, status: 'interrupted' });
     if (this.#reconnectsLeft <= 0) {
@@ -421,6 +459,16 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#pendingAudioBytes = 0;
     this.#emitEvent('closed', closed);
   }
+}
+
+/**
+ * Where this session's rejected input is logged from: the call id when the call-scoped logger
+ * carries one (the boundary logs once per source and kind, so one bad server logs once per
+ * call, not once per process), else the server's host.
+ */
+function sourceOf(log: Logger | undefined, url: URL): string {
+  const callId = (log?.bindings() as { callId?: unknown } | undefined)?.callId;
+  return typeof callId === 'string' && callId !== '' ? `call:${callId}` : `realtime:${url.host}`;
 }
 
 /**

@@ -122,6 +122,17 @@ export type ParsedServerMessage =
   /** Not JSON, not an object, no `type`, or a known type with wrong fields. */
   | { kind: 'malformed'; reason: string; type?: string };
 
+/**
+ * A short, bounded reason for a message we drop, for the rejected-input count and its log
+ * (logged once per reason: the reason must not carry the server's text, or a flood of distinct
+ * garbage would log a line each).
+ */
+export function droppedMessageReason(parsed: Exclude<ParsedServerMessage, { kind: 'event' }>): string {
+  if (parsed.kind === 'unknown') return 'unknown event type';
+  if (parsed.type !== undefined) return `invalid ${parsed.type}`;
+  return parsed.reason.startsWith('not JSON') ? 'not JSON' : parsed.reason;
+}
+
 /** Parses one text frame from the server. Never throws. */
 export function parseServerMessage(text: string): ParsedServerMessage {
   let json: unknown;

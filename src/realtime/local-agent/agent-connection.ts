@@ -2,6 +2,7 @@
 // through the energy VAD, and the responses (echo, or the script's steps).
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../observability/logger.js';
+import { guardInput, rejectedInputs } from '../../observability/rejected-input.js';
 import {
   defaultPcmSampleRate,
   durationMs,
@@ -13,6 +14,7 @@ import {
 } from '../audio-format.js';
 import { clientEventSchema, type ClientEvent, type ClientEventOf } from '../client-events.js';
 import { rawText } from '../realtime-handshake.js';
+import { maxUnsentBytes } from '../socket-limits.js';
 import { AgentResponse, type BurstPacing, type ResponseContent } from './agent-response.js';
 import type { HandshakeMode, ScriptStep } from './agent-script.js';
 import { decodeToLinear, toneIn, transcode } from './echo-transcoder.js';
@@ -20,6 +22,8 @@ import { EnergyVad } from './energy-vad.js';
 
 export interface AgentConnectionOptions {
   readonly index: number;
+  /** The client, for rejected-input logs: `local-agent:<address>`. */
+  readonly source: string;
   readonly handshake: HandshakeMode;
   readonly pacing: BurstPacing;
   /** Energy threshold used when the session's turn_detection has no `threshold`. */
@@ -67,7 +71,10 @@ export class AgentConnection {
       prefixPaddingMs: 300,
     };
     this.#vad = this.#newVad();
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    // Whatever one client message makes us throw is a dropped input, not an uncaught exception.
+    ws.on('message', (data, isBinary) =>
+      guardInput('realtime', options.source, () => this.#onMessage(data, isBinary)),
+    );
     ws.on('close', () => this.#response?.abandon());
     if (options.handshake === 'normal' || options.handshake === 'greeting-only') {
       this.#send({
@@ -150,20 +157,29 @@ export class AgentConnection {
     this.#send({ type: 'error', error: { type, code, message } });
   }
 
+  /** An error event for a client frame we drop, counted; none while the client is not reading. */
+  #reject(code: string, message: string): void {
+    rejectedInputs.reject('realtime', this.#options.source, code);
+    // Each bad frame would queue one error event: a client flooding garbage without reading
+    // its socket must not make us buffer without bound.
+    if (this.#ws.bufferedAmount > maxUnsentBytes) return;
+    this.#error(code, message);
+  }
+
   #onMessage(data: RawData, isBinary: boolean): void {
     if (this.#options.handshake === 'stall') return;
-    if (isBinary) return this.#error('invalid_event', 'binary frames are not events');
+    if (isBinary) return this.#reject('invalid_event', 'binary frames are not events');
     let json: unknown;
     try {
       json = JSON.parse(rawText(data));
     } catch {
-      return this.#error('invalid_json', 'message is not JSON');
+      return this.#reject('invalid_json', 'message is not JSON');
     }
     const parsed = clientEventSchema.safeParse(json);
     if (!parsed.success) {
       const type = (json as { type?: unknown } | null)?.type;
       const issue = parsed.error.issues[0];
-      return this.#error(
+      return this.#reject(
         'invalid_event',
         `invalid client event ${String(type)}: ${issue ? `${issue.path.join('.')} ${issue.message}` : ''}`,
       );

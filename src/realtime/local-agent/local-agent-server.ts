@@ -5,7 +5,9 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { logger, type Logger } from '../../observability/logger.js';
+import { rejectedInputs } from '../../observability/rejected-input.js';
 import type { ClientEvent } from '../client-events.js';
+import { maxRealtimeFrameBytes } from '../socket-limits.js';
 import { AgentConnection } from './agent-connection.js';
 import { defaultPacing, type BurstPacing } from './agent-response.js';
 import {
@@ -82,7 +84,8 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
   const wss = new WebSocketServer({
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
-    maxPayload: 16 * 1024 * 1024,
+    // A client's frame past this is refused with 1009 before it is buffered (socket-limits.ts).
+    maxPayload: maxRealtimeFrameBytes,
     verifyClient:
       options.apiKey === undefined
         ? undefined
@@ -98,11 +101,18 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
   });
   wss.on('error', (err) => log.warn({ err: err.message }, 'local agent server error'));
 
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, req) => {
     const index = accepted++;
-    ws.on('error', (err) => log.debug({ err: err.message }, 'local agent socket error'));
+    const source = `local-agent:${req.socket.remoteAddress ?? '?'}`;
+    ws.on('error', (err: Error & { code?: unknown }) => {
+      // WS_ERR_*: `ws` refused the client's frame (over maxPayload 1009, bad UTF-8 1007, …).
+      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+        rejectedInputs.reject('realtime', source, err.code, err);
+      } else log.debug({ err: err.message }, 'local agent socket error');
+    });
     const connection = new AgentConnection(ws, {
       index,
+      source,
       handshake: handshakeModeFor(script, index),
       pacing,
       vadThresholdDbfs: options.vadThresholdDbfs ?? -40,
