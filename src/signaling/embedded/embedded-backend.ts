@@ -22,6 +22,7 @@ import { passthroughHandlerFactory } from './sdp-passthrough.js';
 import type { ListenerSpec, Received } from './sip-sockets.js';
 import { T1_MS } from './udp-retransmission.js';
 import { uriUser } from '../sip-uri.js';
+import { detached } from './sip-message-text.js';
 import { waitAtMost } from '../wait-at-most.js';
 import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
@@ -197,7 +198,7 @@ export class EmbeddedBackend implements SignalingBackend {
 
   #screen(request: Core.IncomingRequestMessage, from: Received): boolean {
     if (request.method === 'INVITE' && !request.toTag) {
-      this.#sources.set(request.viaBranch, {
+      this.#sources.set(detached(request.viaBranch), {
         address: from.address,
         port: from.port,
         transport: from.transport,

@@ -17,6 +17,7 @@ import {
 import type { SipLimits } from '../sip-limits.js';
 import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
 import {
+  detached,
   findHeader,
   headerName,
   joinMessage,
@@ -57,6 +58,7 @@ export interface NodeTransportOptions {
 const BRANCH_MEMORY_MS = 64 * 500;
 /** Calls whose UDP listener is remembered (node-transport #callListeners). */
 const MAX_CALL_LISTENERS = 10_000;
+const MAX_CALL_ID_CHARS = 256;
 
 export class NodeTransport implements Transport {
   readonly protocol = 'UDP';
@@ -308,10 +310,15 @@ export class NodeTransport implements Transport {
       const host = this.#viaHostSwaps.get(via.host) ?? via.host;
       writeTopVia(head, { ...via, host, port: undefined, protocol: this.protocol });
     } else {
+      const branch = transactionBranch(head, via);
+      // A retransmission, or the CANCEL of an INVITE we already took, belongs to a transaction we
+      // have: never refused for rate or capacity (the caller would see a 503 for a call we answer).
+      const known = this.#branches.has(branch);
       const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
-      const overRate = !inDialog && !isAck && !this.#options.admit(from.address);
+      const overRate = !known && !inDialog && !isAck && !this.#options.admit(from.address);
       // Stateless (§8.2.6.2, RFC 3261 §21.5.4): no Timer G for a flood that never ACKs.
-      const overCapacity = !inDialog && head.startLine.startsWith('INVITE ') && this.#options.atCapacity();
+      const overCapacity =
+        !known && !inDialog && head.startLine.startsWith('INVITE ') && this.#options.atCapacity();
       if (overRate || overCapacity) {
         this.#reject(from, overRate ? 'over the per-source request rate' : 'over maxCalls', 'sip-flood');
         this.#replyStateless(peerView, from, 503, 'Service Unavailable', [
@@ -320,7 +327,6 @@ export class NodeTransport implements Transport {
         return;
       }
       rfc2543Contact(head);
-      const branch = transactionBranch(head, via);
       const asked = this.#options.forceRport ? { ...via, params: new Map(via.params).set('rport', '') } : via;
       const stamped = stampReceived(asked, from.address, from.port);
       writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
@@ -337,6 +343,8 @@ export class NodeTransport implements Transport {
       return;
     }
     if (parsed instanceof Core.IncomingRequestMessage) {
+      // An ACK is never answered; one whose Request-URI sip.js cannot read would make it throw.
+      if (isAck && parsed.ruri === undefined) return this.#reject(from, 'ACK with an unreadable Request-URI');
       if (!this.#options.screenRequest(parsed, from)) return;
       const refusal = refuseRequest(head, parsed.ruri !== undefined);
       if (refusal !== null) {
@@ -385,9 +393,11 @@ export class NodeTransport implements Transport {
   }
 
   #rememberCallListener(callId: string | undefined, localPort: string): void {
-    if (callId === undefined || this.#callListeners.get(callId) === localPort) return;
+    // A Call-ID longer than any real one (RFC 3261 §20.8 suggests ~40 chars) is not remembered.
+    if (callId === undefined || callId.length > MAX_CALL_ID_CHARS) return;
+    if (this.#callListeners.get(callId) === localPort) return;
     this.#callListeners.delete(callId);
-    this.#callListeners.set(callId, localPort);
+    this.#callListeners.set(detached(callId), localPort);
     // Oldest first: a call that has not sent us a request in its last 10k calls falls back to udpPortFor.
     if (this.#callListeners.size > MAX_CALL_LISTENERS) {
       this.#callListeners.delete(this.#callListeners.keys().next().value!);

@@ -134,6 +134,9 @@ export function refuseRequest(head: MessageHead, ruriParsed: boolean): Refusal |
   if (!ruriParsed) return { status: 400, phrase: 'Bad Request (Request-URI)' };
   const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
   if (!inDialog && DIALOG_ONLY.has(method)) return { status: 481, phrase: 'Call/Transaction Does Not Exist' };
+  // We never send a reliable provisional (no 100rel), so no PRACK can match one (RFC 3262 §3);
+  // sip.js's session throws "Unimplemented" on an in-dialog PRACK.
+  if (method === 'PRACK') return { status: 481, phrase: 'Call/Transaction Does Not Exist' };
   if (!inDialog && !OUT_OF_DIALOG.has(method)) {
     return { status: 405, phrase: 'Method Not Allowed', extra: [`Allow: ${ALLOW}`] };
   }

@@ -16,7 +16,7 @@
 // is keyed by Request-URI, From tag, Call-ID, CSeq number and top Via instead; a request with no
 // branch at all gets its branch removed again on the way out.
 import { createHash } from 'node:crypto';
-import { findHeader, type MessageHead, type ViaValue } from './sip-message-text.js';
+import { detached, findHeader, type MessageHead, type ViaValue } from './sip-message-text.js';
 
 const MAGIC_COOKIE = 'z9hG4bK';
 /** What we append; `~` is a token character (§25.1), so the result is still a valid branch. */
@@ -25,8 +25,12 @@ const MARK = '~gs';
 const NO_BRANCH = `${MAGIC_COOKIE}${MARK}none`;
 const SUFFIX = new RegExp(`${MARK}[0-9a-f]{12}$`);
 
-/** The branch sip.js sees for an incoming request. */
+/** The branch sip.js sees for an incoming request (a string of its own: it becomes a map key). */
 export function transactionBranch(head: MessageHead, via: ViaValue): string {
+  return detached(keyedBranch(head, via));
+}
+
+function keyedBranch(head: MessageHead, via: ViaValue): string {
   const method = head.startLine.slice(0, head.startLine.indexOf(' ')).toUpperCase();
   const methodKey = method === 'ACK' || method === 'CANCEL' ? 'INVITE' : method;
   const sentBy = `${via.host.toLowerCase()}:${via.port ?? ''}`;

@@ -2,7 +2,8 @@
 // "does the process survive": the fuzz, flood and RFC 4475 tests. Reads /metrics, probes with
 // OPTIONS, and reports the process's death (with its output) instead of hanging.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UdpPeer, request, statusOf } from './raw-sip.js';
@@ -22,7 +23,6 @@ export interface GrokSipProcess {
 }
 
 interface Tap {
-  testdir(): string;
   teardown(fn: () => unknown): void;
 }
 
@@ -38,9 +38,14 @@ export async function startGrokSipProcess(
     sipYaml?: string;
     tcp?: boolean;
     topYaml?: string;
+    /** Extra node flags, e.g. --heapsnapshot-signal=SIGUSR2 (a snapshot forces a full GC). */
+    nodeArgs?: string[];
   },
 ): Promise<GrokSipProcess> {
-  const file = path.join(t.testdir(), 'grok-sip.yaml');
+  // Its own directory: tap's t.testdir() empties the test's directory on every call.
+  const configDir = mkdtempSync(path.join(tmpdir(), 'grok-sip-process-'));
+  t.teardown(() => rmSync(configDir, { recursive: true, force: true }));
+  const file = path.join(configDir, 'grok-sip.yaml');
   const listeners = [`{ transport: udp, address: 127.0.0.1, port: ${opts.sipPort} }`];
   if (opts.tcp === true) listeners.push(`{ transport: tcp, address: 127.0.0.1, port: ${opts.sipPort} }`);
   writeFileSync(
@@ -62,11 +67,15 @@ agents:
   const env = { ...process.env, GROK_SIP_LOG_LEVEL: 'warn' };
   delete (env as Record<string, string | undefined>).XAI_API_KEY;
   delete (env as Record<string, string | undefined>).TAP;
-  const child = spawn(process.execPath, ['--import=tsx', 'src/cli/main.ts', 'start', '--config', file], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '--import=tsx', 'src/cli/main.ts', 'start', '--config', file],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const keep = (d: Buffer): void => {
     output += d.toString();

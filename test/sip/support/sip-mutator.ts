@@ -41,8 +41,18 @@ export interface SeedContext {
   readonly target: string;
   /** Request-URI user of the seeds: one that routes to an agent makes calls, another gets 404. */
   readonly user?: string;
+  /** Dialogs the fuzzer set up (answered calls): in-dialog seeds use their Call-ID and tags. */
+  readonly dialogs?: readonly FuzzDialog[];
   /** Our address:port as the peer (Via sent-by, Contact). */
   readonly self: string;
+}
+
+export interface FuzzDialog {
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly toTag: string;
+  /** Next CSeq number to use (the mutator takes one per request). */
+  cseq: number;
 }
 
 const SDP = [
@@ -76,7 +86,36 @@ export function seedMessages(ctx: SeedContext, i: number): string[] {
       body,
     ].join('\r\n');
   const uri = `sip:${ctx.user ?? 'echo'}@${ctx.target}`;
+  const inDialog = (method: string, extra: string[] = [], body = ''): string[] =>
+    (ctx.dialogs ?? [])
+      .slice(i % Math.max(1, ctx.dialogs?.length ?? 1), (i % Math.max(1, ctx.dialogs?.length ?? 1)) + 1)
+      .map((d) =>
+        [
+          `${method} ${uri} SIP/2.0`,
+          `Via: SIP/2.0/UDP ${ctx.self};branch=z9hG4bK-fd-${i}-${method};rport`,
+          `From: "Fuzz" <sip:fuzz@${ctx.self}>;tag=${d.fromTag}`,
+          `To: <sip:echo@${ctx.target}>;tag=${d.toTag}`,
+          `Call-ID: ${d.callId}`,
+          `CSeq: ${d.cseq++} ${method}`,
+          `Contact: <sip:fuzz@${ctx.self}>`,
+          'Max-Forwards: 70',
+          ...extra,
+          ...(body ? ['Content-Type: application/sdp'] : []),
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          '',
+          body,
+        ].join('\r\n'),
+      );
   return [
+    ...inDialog('INFO', ['Content-Type: application/dtmf-relay'], ''),
+    ...inDialog('INVITE', [], SDP),
+    ...inDialog('OPTIONS'),
+    ...inDialog('UPDATE'),
+    ...inDialog('PRACK', ['RAck: 1 1 INVITE']),
+    ...inDialog('REFER', [`Refer-To: <sip:other@${ctx.target}>`]),
+    ...inDialog('NOTIFY', ['Event: refer', 'Subscription-State: active']),
+    ...inDialog('ACK'),
+    ...inDialog('MESSAGE'),
     req('INVITE', uri, ['Supported: timer', 'Allow: INVITE, ACK, BYE, CANCEL'], SDP),
     req('REGISTER', `sip:${ctx.target}`, ['Expires: 60']),
     req('OPTIONS', uri, ['Accept: application/sdp']),
