@@ -20,7 +20,7 @@ async function app(
   sipPort: number,
   sip: string,
   extra = '',
-): Promise<CallDetailRecord[]> {
+): Promise<{ records: CallDetailRecord[]; stop: () => Promise<void> }> {
   const started = await startGrokSip(
     parseConfig(
       `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }], ${sip} }
@@ -29,10 +29,13 @@ ${agents}${extra}`,
       {},
     ),
   );
-  t.teardown(() => started.stop());
+  let stopped: Promise<void> | undefined;
+  // stop() ends the backend and flushes the CDR file (CallDetailLog.flush): once, here or in teardown.
+  const stop = (): Promise<void> => (stopped ??= started.stop());
+  t.teardown(stop);
   const records: CallDetailRecord[] = [];
   started.events.on('call-ended', (r) => records.push(r));
-  return records;
+  return { records, stop };
 }
 
 let n = 0;
@@ -94,7 +97,7 @@ t.test('digest on INVITE: 401 with a challenge', async (t) => {
 
 t.test('routing and SDP refusals, each with a CDR', async (t) => {
   const cdrFile = path.join(t.testdir(), 'cdr.jsonl');
-  const records = await app(t, 18903, 'maxCalls: 10', `cdr: { file: '${cdrFile}' }\n`);
+  const { records, stop } = await app(t, 18903, 'maxCalls: 10', `cdr: { file: '${cdrFile}' }\n`);
   const peer = await UdpPeer.open(t);
   const cases: [string, string, number][] = [
     ['nobody', offer('g711'), 404],
@@ -118,7 +121,7 @@ t.test('routing and SDP refusals, each with a CDR', async (t) => {
     ],
     'one CDR per refused call',
   );
-  await new Promise((r) => setTimeout(r, 200));
+  await stop(); // awaits the CDR file's writes
   const lines = readFileSync(cdrFile, 'utf8').trim().split('\n');
   t.same(
     lines.map((l) => (JSON.parse(l) as CallDetailRecord).sipStatus),
@@ -126,6 +129,7 @@ t.test('routing and SDP refusals, each with a CDR', async (t) => {
     'and one JSON line each in cdr.file',
   );
 
+  await app(t, 18903, 'maxCalls: 10');
   const callId = invite(peer, 18903, 'sales');
   const ok = await finalStatus(peer, callId);
   t.equal(statusOf(ok ?? ''), 200, 'a routed G.711 call is answered');

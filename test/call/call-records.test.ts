@@ -1,6 +1,7 @@
 // What a call leaves behind when asked: the transcript of both sides (JSONL, in order) and the
 // stereo recording (caller left, agent right, 8 kHz), after a SIPp caller spoke a phrase and the
 // local agent echoed it.
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -10,6 +11,17 @@ import { parseConfig } from '../../src/config/load-config.js';
 import { readWav } from '../../src/media/wav-file.js';
 import { runSipp } from '../sip/support/run-peer.js';
 import { spokenPhraseDir } from './support/spoken-phrase.js';
+
+/** The file's lines once it holds `count` newline-terminated ones (5 s at most). */
+async function completeLines(file: string, count: number): Promise<string[]> {
+  const until = Date.now() + 5000;
+  for (;;) {
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n').slice(0, -1);
+    if (lines.length >= count || Date.now() > until) return lines;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 t.test('transcript JSONL and stereo WAV of an echoed phrase', async (t) => {
   const work = spokenPhraseDir(t, 'records');
@@ -33,8 +45,8 @@ agents:
     ),
   );
   t.teardown(() => app.stop());
-  const records: CallDetailRecord[] = [];
-  app.events.on('call-ended', (r) => records.push(r));
+  // The recording is closed (written and its header fixed, synchronously) before the call's CDR.
+  const ended = once(app.events, 'call-ended') as Promise<[CallDetailRecord]>;
   const r = await runSipp(
     t,
     '127.0.0.1:19050',
@@ -53,14 +65,14 @@ agents:
     { cwd: work },
   );
   t.equal(r.code, 0, 'SIPp call completed');
-  while (records.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await ended;
 
+  // The transcript's stream is ended with the call but not awaited by it (nothing to flush from
+  // outside): wait for its two lines, not for a fixed time.
   const [transcriptFile] = readdirSync(transcripts);
-  const lines = readFileSync(path.join(transcripts, transcriptFile!), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { role: string; text: string; atMs: number });
+  const lines = (await completeLines(path.join(transcripts, transcriptFile!), 2)).map(
+    (l) => JSON.parse(l) as { role: string; text: string; atMs: number },
+  );
   t.same(
     lines.map((l) => l.role),
     ['user', 'agent'],
