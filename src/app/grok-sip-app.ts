@@ -3,6 +3,7 @@
 // pool, the inbound policy and the signaling backend, and hands every incoming call to its own
 // CallSession. Shutdown drains as DESIGN.md says: 503 to new calls, un-REGISTER, live calls
 // finish up to the drain timeout, then BYE.
+import { ignore } from '../observability/ignored-errors.js';
 import { EventEmitter } from 'node:events';
 import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
 import type { CallServices, RealtimeEndpoint } from '../call/call-services.js';
@@ -105,11 +106,13 @@ export async function startGrokSip(
     }
     const session = new CallSession(call, services);
     sessions.add(session);
-    void session.done.then((record) => {
-      sessions.delete(session);
-      cdrLog.write(record);
-      events.emit('call-ended', record);
-    });
+    void session.done
+      .then((record) => {
+        sessions.delete(session);
+        cdrLog.write(record);
+        events.emit('call-ended', record);
+      })
+      .catch(ignore('app.call-ended'));
   });
   try {
     await backend.start();

@@ -2,6 +2,7 @@
 // realtime session and the RTP ports, answer, then run the two audio paths on the media clock
 // until one side ends it. Whatever goes wrong stays inside this call: every failure becomes an
 // end reason (CallEndReason), a SIP response or a BYE, never an exception out of here.
+import { ignore } from '../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
 import type { ApiAudioFormat } from '../media/audio-format.js';
 import type { PortPair } from '../media/port-pool.js';
@@ -259,7 +260,7 @@ export class CallSession {
       dialogEndReason: (reason) => dialogEndReasons[reason],
       onEnded: (endReason, summary) => {
         this.#finish(endReason, 200, answeredAtMs, summary);
-        void pair.close();
+        void pair.close().catch(ignore('call.port-pair-close'));
       },
     });
     if (this.#shuttingDown) this.#connected.hangup('shutdown');

@@ -1,6 +1,7 @@
 // An answered call: the RTP session, the two audio paths and the agent's realtime session, run
 // by the one media clock until somebody hangs up. Conversation behaviour lives here: greeting,
 // barge-in, DTMF to the agent, tools, transcripts, recording, agent failure → prompt + BYE.
+import { ignore } from '../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
 import type { ApiAudioFormat } from '../media/audio-format.js';
 import type { DtmfDigit } from '../media/dtmf-event.js';
@@ -191,7 +192,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
       return outcome;
     }
     if (this.#ending !== null) {
-      void agent.close();
+      void agent.close().catch(ignore('call.agent-close'));
       return outcome;
     }
     this.#attachAgent(agent);
@@ -273,7 +274,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     const agent = this.#agent;
     this.#agent = null;
     this.#responseActive = false;
-    if (agent !== null) void agent.close();
+    if (agent !== null) void agent.close().catch(ignore('call.agent-close'));
   }
 
   /**
@@ -356,9 +357,9 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     this.#unsubscribeClock();
     this.#detachAgent();
     this.#recording?.close();
-    void this.#transcripts?.close();
+    void this.#transcripts?.close().catch(ignore('call.transcript-close'));
     const summary = this.summary();
-    void this.#rtp.close('call ended');
+    void this.#rtp.close('call ended').catch(ignore('call.rtp-close'));
     this.#o.onEnded(finalReason, summary);
   }
 }

@@ -80,10 +80,16 @@ export async function run(argv: readonly string[]): Promise<number> {
       void app
         .drain(config.shutdown.drainTimeoutSec * 1000)
         .then(() => observability.close())
-        .then(() => {
-          console.log('grok-sip: stopped');
-          resolve(0);
-        });
+        .then(
+          () => {
+            console.log('grok-sip: stopped');
+            resolve(0);
+          },
+          (err: unknown) => {
+            console.error(`grok-sip: drain failed: ${err instanceof Error ? err.message : String(err)}`);
+            resolve(1);
+          },
+        );
     };
     process.on('SIGTERM', () => drain('SIGTERM'));
     process.on('SIGINT', () => drain('SIGINT'));

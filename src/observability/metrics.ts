@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
 import type { RegistrationState, RegistrationStatus } from '../signaling/signaling-backend.js';
+import { ignoredErrors } from './ignored-errors.js';
 import { rejectedInputs } from './rejected-input.js';
 
 const PREFIX = 'grok_sip_';
@@ -123,6 +124,16 @@ export class GrokSipMetrics implements CallObserver {
       collect() {
         this.reset();
         for (const [kind, n] of rejectedInputs.entries()) this.inc({ kind }, n);
+      },
+    });
+    new Counter({
+      name: `${PREFIX}ignored_errors_total`,
+      help: 'Errors we went on after (a provisional or BYE not sent, a dispose that failed), by place',
+      labelNames: ['where'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [where, n] of ignoredErrors.entries()) this.inc({ where }, n);
       },
     });
     this.#registration = new Gauge({

@@ -1,6 +1,7 @@
 // One call on the drachtio backend: the drachtio-srf request/response of the INVITE behind the
 // backend-neutral IncomingCall, and the srf Dialog behind Dialog. Same events and outcomes as the
 // embedded backend, so the call layer cannot tell them apart.
+import { ignore } from '../../observability/ignored-errors.js';
 import { EventEmitter } from 'node:events';
 import type {
   Dialog,
@@ -188,7 +189,7 @@ export class DrachtioDialog implements Dialog {
     this.#endReason ??= 'local-bye';
     this.#hangup ??= this.#dialog
       .destroy()
-      .catch(() => undefined)
+      .catch(ignore('drachtio-call.send-bye'))
       .then(() => this.#terminate());
     return this.#hangup;
   }

@@ -2,6 +2,7 @@
 // the digest challenge with `auth`). drachtio-srf has no refresh helper, so the embedded
 // backend's behaviour is rebuilt here: refresh at 90 % of the granted time, retry with doubling
 // backoff after a failure, un-REGISTER (Expires: 0) on stop.
+import { ignore } from '../../observability/ignored-errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RegistrationState } from '../signaling-backend.js';
 import type { Srf, SrfResponseMessage } from './drachtio-srf-api.js';
@@ -58,7 +59,7 @@ export class DrachtioRegistration {
       this.#set({ status: 'unregistered' });
       return;
     }
-    await this.#send(0).catch(() => undefined);
+    await this.#send(0).catch(ignore('drachtio-registration.unregister'));
     this.#set({ status: 'unregistered' });
   }
 

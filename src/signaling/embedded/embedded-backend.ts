@@ -27,6 +27,7 @@ import { waitAtMost } from '../wait-at-most.js';
 import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
 import { guardSipJs } from './sipjs-guards.js';
+import { ignore } from '../../observability/ignored-errors.js';
 
 const log = logger.child({ module: 'sip' });
 
@@ -259,7 +260,7 @@ export class EmbeddedBackend implements SignalingBackend {
       // RFC 3261 §21.5.4: tell the caller (or the trunk's failover) when to try again.
       invitation
         .reject({ statusCode: 503, extraHeaders: [`Retry-After: ${this.#options.retryAfterSec}`] })
-        .catch(() => undefined);
+        .catch(ignore('embedded-backend.send-503'));
       return;
     }
     this.#activeCalls++;
@@ -276,7 +277,8 @@ export class EmbeddedBackend implements SignalingBackend {
           const bye = dialog.byeInFlight;
           if (bye !== undefined) {
             this.#byesInFlight.add(bye);
-            void bye.finally(() => this.#byesInFlight.delete(bye));
+            // A failed BYE is stop()'s to wait out (waitAtMost counts it), not an unhandled rejection.
+            void bye.catch(ignore('embedded-backend.bye')).finally(() => this.#byesInFlight.delete(bye));
           }
         }
       }

@@ -1,5 +1,6 @@
 // One incoming call on the embedded backend: the sip.js Invitation behind the backend-neutral
 // IncomingCall and Dialog shapes of signaling-backend.ts.
+import { ignore } from '../../observability/ignored-errors.js';
 import { EventEmitter } from 'node:events';
 import { SessionState, UserAgent, type Invitation, type Inviter } from 'sip.js';
 import type {
@@ -69,7 +70,7 @@ export class EmbeddedIncomingCall implements IncomingCall {
   progress(): void {
     if (this.#progressed || this.#invitation.state !== SessionState.Initial) return;
     this.#progressed = true;
-    this.#invitation.progress().catch(() => undefined);
+    this.#invitation.progress().catch(ignore('embedded-call.send-180'));
   }
 
   async answer(localSdp: string): Promise<Dialog> {
@@ -95,7 +96,7 @@ export class EmbeddedIncomingCall implements IncomingCall {
         ...(reason !== undefined && { reasonPhrase: reason }),
         extraHeaders: Object.entries(extraHeaders ?? {}).map(([k, v]) => `${k}: ${v}`),
       })
-      .catch(() => undefined);
+      .catch(ignore('embedded-call.send-final-refusal'));
   }
 }
 
@@ -131,11 +132,11 @@ export class EmbeddedDialog implements Dialog {
       },
       onBye: (bye) => {
         this.#endReason ??= 'remote-bye';
-        bye.accept().catch(() => undefined);
+        bye.accept().catch(ignore('embedded-call.answer-bye'));
         this.events.emit('bye');
       },
       onInfo: (info) => {
-        info.accept().catch(() => undefined);
+        info.accept().catch(ignore('embedded-call.answer-info'));
         this.events.emit('info', {
           contentType: info.request.getHeader('content-type') ?? '',
           body: info.request.body,
@@ -226,7 +227,7 @@ export class EmbeddedDialog implements Dialog {
         .bye({ requestDelegate: { onAccept: answered, onReject: answered } })
         .catch(() => answered());
     } else {
-      await this.#invitation.dispose().catch(() => undefined);
+      await this.#invitation.dispose().catch(ignore('embedded-call.dispose'));
     }
     await ended;
   }
@@ -274,7 +275,7 @@ export class EmbeddedDialog implements Dialog {
               }),
           },
           onNotify: (notification) => {
-            notification.accept().catch(() => undefined);
+            notification.accept().catch(ignore('embedded-call.answer-notify'));
             const request = notification.request;
             // sip.js hands every in-dialog NOTIFY here once a REFER was sent; only the refer
             // event package carries the transfer's progress (RFC 3515 §2.4.4).

@@ -2,6 +2,7 @@
 // so this routes by reading it (RFC 3261 §18, see next-hop.ts), and repairs what sip.js writes for
 // WebSockets: Via and Contact without our port (the UA would drop responses whose Via has a port,
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
+import { ignore } from '../../observability/ignored-errors.js';
 import { isIPv6 } from 'node:net';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
@@ -167,7 +168,7 @@ export class NodeTransport implements Transport {
     if (hop.transport === 'udp' && method === 'INVITE' && status >= 300) {
       this.retransmitter.inviteFailureSent(
         branch,
-        () => void this.#deliver(text, hop, origin?.via).catch(() => undefined),
+        () => void this.#deliver(text, hop, origin?.via).catch(ignore('sip-transport.timer-g-resend')),
       );
     }
   }
@@ -198,7 +199,7 @@ export class NodeTransport implements Transport {
       this.retransmitter.request(
         branch,
         method.toUpperCase(),
-        () => void this.#deliver(text, resolved, from).catch(() => undefined),
+        () => void this.#deliver(text, resolved, from).catch(ignore('sip-transport.timer-a-e-resend')),
       );
     }
   }

@@ -1,6 +1,7 @@
 // A call we place (UAC) on the embedded stack: INVITE with our offer, provisional responses,
 // 2xx → ACK (sip.js) → a Dialog like any other; a final failure rejects with its status.
 // Used by `grok-sip call` and the call benchmarks.
+import { ignore } from '../../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
 import { Inviter, SessionState, UserAgent } from 'sip.js';
 import type { Dialog } from '../signaling-backend.js';
@@ -85,7 +86,7 @@ export function placeCall(
     const timeoutMs = options.timeoutMs ?? 32_000;
     const timer = setTimeout(() => {
       fail(new OutboundCallError(`no final response within ${timeoutMs} ms`, 408));
-      inviter.cancel().catch(() => undefined);
+      inviter.cancel().catch(ignore('outbound-call.cancel'));
     }, timeoutMs);
     inviter.stateChange.addListener((state) => {
       if (state === SessionState.Established && !settled) {

@@ -52,19 +52,22 @@ class PassthroughHandler implements SessionDescriptionHandler {
     return { body: this.#local(), contentType: SDP };
   }
 
-  async setDescription(sdp: string): Promise<void> {
+  // sip.js's SessionDescriptionHandler interface is asynchronous; ours has nothing to wait for.
+  setDescription(sdp: string): Promise<void> {
     this.#exchange.remoteSdp = sdp;
     if (this.#awaitingAnswer) this.#awaitingAnswer = false;
     else this.#pendingRemoteOffer = true;
+    return Promise.resolve();
   }
 
   hasDescription(contentType: string): boolean {
     return contentType.toLowerCase().split(';')[0]!.trim() === SDP;
   }
 
-  async rollbackDescription(): Promise<void> {
+  rollbackDescription(): Promise<void> {
     this.#pendingRemoteOffer = false;
     this.#awaitingAnswer = false;
+    return Promise.resolve();
   }
 
   sendDtmf(): boolean {
