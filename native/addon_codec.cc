@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "addon_args.h"
 #include "bindings.h"
 #include "g711.h"
 #include "outbound_audio.h"
@@ -14,47 +15,10 @@
 namespace grok::bindings {
 namespace {
 
-using grok::media::OutboundApiEncoding;
+using grok::media::ApiFormat;
+using grok::media::CallCodec;
 using grok::media::OutboundAudio;
-using grok::media::OutboundCodec;
 using grok::media::Resampler;
-
-Napi::Value type_error(Napi::Env env, const std::string& msg) {
-  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-Napi::Value range_error(Napi::Env env, const std::string& msg) {
-  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-// The i-th argument as a Uint8Array (Buffer), or nullopt-like false after throwing a TypeError.
-bool bytes_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, Napi::Uint8Array& out) {
-  if (i >= info.Length() || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    type_error(info.Env(), what + " must be a Buffer or Uint8Array");
-    return false;
-  }
-  out = info[i].As<Napi::Uint8Array>();
-  return true;
-}
-
-bool integer_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, double lo, double hi,
-                 int& out) {
-  if (i >= info.Length() || !info[i].IsNumber()) {
-    type_error(info.Env(), what + " must be a number");
-    return false;
-  }
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || std::floor(v) != v || v < lo || v > hi) {
-    range_error(info.Env(), what + " must be an integer in [" + std::to_string(int64_t(lo)) + ", " +
-                                std::to_string(int64_t(hi)) + "], got " + std::to_string(v));
-    return false;
-  }
-  out = static_cast<int>(v);
-  return true;
-}
 
 // PCM16 bytes as int16 samples: used in place when 2-byte aligned, else copied (a Buffer slice
 // may start at an odd address).
@@ -135,8 +99,8 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
 
   explicit ResamplerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ResamplerWrap>(info) {
     int in_rate = 0, out_rate = 0;
-    if (!integer_arg(info, 0, "Resampler: inRate", 1, 1e6, in_rate)) return;
-    if (!integer_arg(info, 1, "Resampler: outRate", 1, 1e6, out_rate)) return;
+    if (!integer_arg(info, 0, "Resampler: inRate", 1, 1000000, in_rate)) return;
+    if (!integer_arg(info, 1, "Resampler: outRate", 1, 1000000, out_rate)) return;
     if (!Resampler::supported(in_rate, out_rate)) {
       range_error(info.Env(), "Resampler: unsupported rate pair " + std::to_string(in_rate) + " -> " +
                                   std::to_string(out_rate) +
@@ -234,39 +198,13 @@ class OutboundAudioWrap : public Napi::ObjectWrap<OutboundAudioWrap> {
   }
 
   explicit OutboundAudioWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OutboundAudioWrap>(info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString()) {
-      type_error(env, "OutboundAudio: expected (apiFormat: string, callCodec: string, maxQueueMs: number)");
-      return;
-    }
-    const std::string format = info[0].As<Napi::String>().Utf8Value();
-    const std::string codec = info[1].As<Napi::String>().Utf8Value();
-    OutboundApiEncoding api;
-    int api_rate = 8000;
-    if (format == "pcmu") {
-      api = OutboundApiEncoding::Pcmu;
-    } else if (format == "pcma") {
-      api = OutboundApiEncoding::Pcma;
-    } else if (format == "pcm@16000" || format == "pcm@24000") {
-      api = OutboundApiEncoding::Pcm;
-      api_rate = format == "pcm@16000" ? 16000 : 24000;
-    } else {
-      range_error(env, "OutboundAudio: apiFormat must be 'pcmu', 'pcma', 'pcm@16000' or 'pcm@24000', got '" +
-                           format + "'");
-      return;
-    }
-    OutboundCodec call;
-    if (codec == "PCMU") {
-      call = OutboundCodec::Pcmu;
-    } else if (codec == "PCMA") {
-      call = OutboundCodec::Pcma;
-    } else {
-      range_error(env, "OutboundAudio: callCodec must be 'PCMU' or 'PCMA', got '" + codec + "'");
-      return;
-    }
+    ApiFormat format = ApiFormat::Pcmu;
+    CallCodec codec = CallCodec::Pcmu;
     int max_queue_ms = 0;
+    if (!api_format_arg(info, 0, "OutboundAudio: apiFormat", format)) return;
+    if (!call_codec_arg(info, 1, "OutboundAudio: callCodec", codec)) return;
     if (!integer_arg(info, 2, "OutboundAudio: maxQueueMs", 20, OutboundAudio::kMaxQueueMsLimit, max_queue_ms)) return;
-    audio_ = std::make_unique<OutboundAudio>(api, api_rate, call, max_queue_ms);
+    audio_ = std::make_unique<OutboundAudio>(format, codec, max_queue_ms);
   }
 
  private:

@@ -2,9 +2,9 @@
 // Buffers in and out; all per-sample work is in inbound_audio.cc.
 #include <cmath>
 #include <memory>
-#include <sstream>
 #include <string>
 
+#include "addon_args.h"
 #include "bindings.h"
 #include "inbound_audio.h"
 
@@ -13,35 +13,10 @@ namespace {
 
 using grok::media::ApiFormat;
 using grok::media::CallCodec;
+using grok::media::InboundAudio;
+using grok::media::JitterBuffer;
+using grok::media::JitterConfig;
 using grok::media::PushStatus;
-
-Napi::Value type_error(Napi::Env env, const std::string& msg) {
-  Napi::TypeError::New(env, "InboundAudio: " + msg).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-Napi::Value range_error(Napi::Env env, const std::string& msg) {
-  Napi::RangeError::New(env, "InboundAudio: " + msg).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
-
-// An integer in [lo, hi] or an exception; returns false when one was thrown.
-bool integer_arg(const Napi::CallbackInfo& info, size_t i, const char* name, double lo, double hi, double& out) {
-  Napi::Env env = info.Env();
-  if (i >= info.Length() || !info[i].IsNumber()) {
-    type_error(env, std::string(name) + " must be a number");
-    return false;
-  }
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(v) || std::floor(v) != v || v < lo || v > hi) {
-    std::ostringstream msg;
-    msg << name << " must be an integer in [" << int64_t(lo) << ", " << int64_t(hi) << "], got " << v;
-    range_error(env, msg.str());
-    return false;
-  }
-  out = v;
-  return true;
-}
 
 const char* status_name(PushStatus s) {
   switch (s) {
@@ -70,78 +45,43 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
 
   explicit InboundAudioWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<InboundAudioWrap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString()) {
-      type_error(env,
-                 "expected (callCodec: string, apiFormat: string, minDelayMs: number, maxDelayMs: number"
-                 "[, lateCostMs: number])");
-      return;
-    }
-    const std::string codec = info[0].As<Napi::String>().Utf8Value();
-    const std::string format = info[1].As<Napi::String>().Utf8Value();
-    CallCodec call_codec;
-    if (codec == "PCMU") {
-      call_codec = CallCodec::Pcmu;
-    } else if (codec == "PCMA") {
-      call_codec = CallCodec::Pcma;
-    } else {
-      range_error(env, "callCodec must be 'PCMU' or 'PCMA', got '" + codec + "'");
-      return;
-    }
-    ApiFormat api_format;
-    if (format == "pcmu") {
-      api_format = ApiFormat::Pcmu;
-    } else if (format == "pcma") {
-      api_format = ApiFormat::Pcma;
-    } else if (format == "pcm@16000") {
-      api_format = ApiFormat::Pcm16k;
-    } else if (format == "pcm@24000") {
-      api_format = ApiFormat::Pcm24k;
-    } else {
-      range_error(env, "apiFormat must be 'pcmu', 'pcma', 'pcm@16000' or 'pcm@24000', got '" + format + "'");
-      return;
-    }
+    CallCodec codec = CallCodec::Pcmu;
+    ApiFormat format = ApiFormat::Pcmu;
+    if (!call_codec_arg(info, 0, "InboundAudio: callCodec", codec)) return;
+    if (!api_format_arg(info, 1, "InboundAudio: apiFormat", format)) return;
     double min_ms = 0, max_ms = 0;
-    const double cap = grok::media::JitterBuffer::kMaxDelayMs;
-    if (!integer_arg(info, 2, "minDelayMs", 0, cap, min_ms)) return;
-    if (!integer_arg(info, 3, "maxDelayMs", 0, cap, max_ms)) return;
+    const double cap = JitterBuffer::kMaxDelayMs;
+    if (!integer_arg(info, 2, "InboundAudio: minDelayMs", 0, cap, min_ms)) return;
+    if (!integer_arg(info, 3, "InboundAudio: maxDelayMs", 0, cap, max_ms)) return;
     if (min_ms > max_ms) {
-      range_error(env, "minDelayMs must not exceed maxDelayMs");
+      range_error(env, "InboundAudio: minDelayMs must not exceed maxDelayMs");
       return;
     }
-    grok::media::JitterConfig config{int(min_ms), int(max_ms)};
+    JitterConfig config{int(min_ms), int(max_ms)};
     if (info.Length() > 4 && !info[4].IsUndefined()) {
-      if (!info[4].IsNumber()) {
-        type_error(env, "lateCostMs must be a number");
-        return;
-      }
-      const double cost = info[4].As<Napi::Number>().DoubleValue();
-      if (!std::isfinite(cost) || cost <= 0 || cost > grok::media::JitterBuffer::kMaxLateCostMs) {
-        std::ostringstream msg;
-        msg << "lateCostMs must be in (0, " << grok::media::JitterBuffer::kMaxLateCostMs << "], got " << cost;
-        range_error(env, msg.str());
+      double cost = 0;
+      if (!number_arg(info, 4, "InboundAudio: lateCostMs", cost)) return;
+      if (!std::isfinite(cost) || cost <= 0 || cost > JitterBuffer::kMaxLateCostMs) {
+        range_error(env, "InboundAudio: lateCostMs must be in (0, " + number_text(JitterBuffer::kMaxLateCostMs) +
+                             "], got " + number_text(cost));
         return;
       }
       config.late_cost_ms = cost;
     }
-    audio_ = std::make_unique<grok::media::InboundAudio>(call_codec, api_format, config);
+    audio_ = std::make_unique<InboundAudio>(codec, format, config);
   }
 
  private:
   Napi::Value Push(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!audio_) return type_error(env, "not constructed");
-    double seq, ts, ssrc;
-    if (!integer_arg(info, 0, "seq", 0, 65535, seq)) return env.Undefined();
-    if (!integer_arg(info, 1, "ts", 0, 4294967295.0, ts)) return env.Undefined();
-    if (!integer_arg(info, 2, "ssrc", 0, 4294967295.0, ssrc)) return env.Undefined();
-    if (info.Length() < 4 || !info[3].IsTypedArray() ||
-        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      return type_error(env, "payload must be a Buffer or Uint8Array");
-    }
-    if (info.Length() < 5 || !info[4].IsNumber()) return type_error(env, "arrivalMs must be a number");
-    const double arrival_ms = info[4].As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(arrival_ms)) return range_error(env, "arrivalMs must be finite");
-    auto payload = info[3].As<Napi::Uint8Array>();
+    if (!audio_) return type_error(env, "InboundAudio: not constructed");
+    double seq = 0, ts = 0, ssrc = 0, arrival_ms = 0;
+    Napi::Uint8Array payload;
+    if (!integer_arg(info, 0, "InboundAudio: seq", 0, 65535, seq)) return env.Undefined();
+    if (!integer_arg(info, 1, "InboundAudio: ts", 0, 4294967295.0, ts)) return env.Undefined();
+    if (!integer_arg(info, 2, "InboundAudio: ssrc", 0, 4294967295.0, ssrc)) return env.Undefined();
+    if (!bytes_arg(info, 3, "InboundAudio: payload", payload)) return env.Undefined();
+    if (!finite_arg(info, 4, "InboundAudio: arrivalMs", arrival_ms)) return env.Undefined();
     const PushStatus s = audio_->push(uint16_t(seq), uint32_t(ts), uint32_t(ssrc), payload.Data(),
                                       payload.ElementLength(), arrival_ms);
     return Napi::String::New(env, status_name(s));
@@ -149,10 +89,9 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
 
   Napi::Value Pull(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!audio_) return type_error(env, "not constructed");
-    if (info.Length() < 1 || !info[0].IsNumber()) return type_error(env, "nowMs must be a number");
-    const double now_ms = info[0].As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(now_ms)) return range_error(env, "nowMs must be finite");
+    if (!audio_) return type_error(env, "InboundAudio: not constructed");
+    double now_ms = 0;
+    if (!finite_arg(info, 0, "InboundAudio: nowMs", now_ms)) return env.Undefined();
     uint8_t frame[960];
     const size_t n = audio_->pull(now_ms, frame);
     if (n == 0) return env.Undefined();
@@ -161,7 +100,7 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!audio_) return type_error(env, "not constructed");
+    if (!audio_) return type_error(env, "InboundAudio: not constructed");
     const auto s = audio_->stats();
     Napi::Object o = Napi::Object::New(env);
     o.Set("received", double(s.received));
@@ -182,11 +121,11 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
 
   Napi::Value FrameBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!audio_) return type_error(env, "not constructed");
+    if (!audio_) return type_error(env, "InboundAudio: not constructed");
     return Napi::Number::New(env, double(audio_->frame_bytes()));
   }
 
-  std::unique_ptr<grok::media::InboundAudio> audio_;
+  std::unique_ptr<InboundAudio> audio_;
 };
 
 }  // namespace

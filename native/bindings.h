@@ -1,5 +1,6 @@
 // Binding registration, one function per binding file. addon.cc calls them all; each
-// addon_*.cc file only binds (argument checks, Buffers in and out) and holds no DSP.
+// addon_*.cc file only binds (argument checks with the helpers of addon_args.h, Buffers in and
+// out) and holds no DSP.
 #pragma once
 #include <napi.h>
 

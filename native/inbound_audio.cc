@@ -9,8 +9,8 @@ namespace grok::media {
 
 InboundAudio::InboundAudio(CallCodec codec, ApiFormat format, JitterConfig config)
     : codec_(codec), format_(format), jitter_(config) {
-  if (format == ApiFormat::Pcm16k || format == ApiFormat::Pcm24k) {
-    const int rate = format == ApiFormat::Pcm16k ? 16000 : 24000;
+  if (is_pcm(format)) {
+    const int rate = sample_rate(format);
     resampler_ = std::make_unique<Resampler>(JitterBuffer::kSampleRate, rate);
     pending_.reserve(rate / 50 * 3);
     resampled_.resize(resampler_->max_output(JitterBuffer::kFrame));
@@ -86,7 +86,7 @@ size_t InboundAudio::pull(double now_ms, uint8_t* out) {
     return need * 2;
   }
 
-  const bool same = (format_ == ApiFormat::Pcmu) == (codec_ == CallCodec::Pcmu);
+  const bool same = g711_law(format_) == codec_;
   for (int k = 0; k < 2; ++k) {
     uint8_t* dst = out + k * Plc::kSubframe;
     const uint8_t* bytes = frame.bytes + k * Plc::kSubframe;

@@ -8,15 +8,13 @@
 #include <memory>
 #include <vector>
 
+#include "audio_format.h"
 #include "jitter_buffer.h"
 #include "plc.h"
 
 namespace grok::media {
 
 class Resampler;
-
-enum class CallCodec { Pcmu, Pcma };
-enum class ApiFormat { Pcmu, Pcma, Pcm16k, Pcm24k };
 
 class InboundAudio {
  public:

@@ -12,21 +12,28 @@ constexpr size_t kChunkSamples = 4096;  // PCM converted per step, bounds the sc
 constexpr double kBytesPerMs = 8.0;
 }  // namespace
 
-OutboundAudio::OutboundAudio(OutboundApiEncoding api, int api_rate, OutboundCodec codec, int max_queue_ms)
-    : api_(api), codec_(codec), ring_(static_cast<size_t>(max_queue_ms) * 8) {
-  if (api_ == OutboundApiEncoding::Pcm) {
-    if (api_rate != 8000) resampler_ = std::make_unique<Resampler>(api_rate, 8000);
+OutboundAudio::OutboundAudio(ApiFormat format, CallCodec codec, int max_queue_ms)
+    : OutboundAudio(is_pcm(format) ? sample_rate(format) : 0, is_pcm(format) ? codec : g711_law(format), codec,
+                    max_queue_ms) {}
+
+OutboundAudio::OutboundAudio(int pcm_rate, CallCodec codec, int max_queue_ms)
+    : OutboundAudio(pcm_rate, codec, codec, max_queue_ms) {}
+
+OutboundAudio::OutboundAudio(int pcm_rate, CallCodec g711_in, CallCodec codec, int max_queue_ms)
+    : pcm_in_(pcm_rate > 0), g711_in_(g711_in), codec_(codec), ring_(static_cast<size_t>(max_queue_ms) * 8) {
+  if (pcm_in_) {
+    if (pcm_rate != 8000) resampler_ = std::make_unique<Resampler>(pcm_rate, 8000);
     pcm_.resize(kChunkSamples);
     pcm8k_.resize(resampler_ ? resampler_->max_output(kChunkSamples) : kChunkSamples);
     codes_.resize(pcm8k_.size());
-  } else if ((api_ == OutboundApiEncoding::Pcmu) != (codec_ == OutboundCodec::Pcmu)) {
+  } else if (g711_in_ != codec_) {
     codes_.resize(kChunkSamples);
   }
 }
 
 OutboundAudio::~OutboundAudio() = default;
 
-uint8_t OutboundAudio::silence() const { return codec_ == OutboundCodec::Pcmu ? kUlawSilence : kAlawSilence; }
+uint8_t OutboundAudio::silence() const { return codec_ == CallCodec::Pcmu ? kUlawSilence : kAlawSilence; }
 
 void OutboundAudio::append(const uint8_t* codes, size_t n) {
   stats_.pushed_ms += static_cast<double>(n) / kBytesPerMs;
@@ -56,7 +63,7 @@ void OutboundAudio::append_pcm(const int16_t* pcm, size_t n) {
     count = resampler_->process(pcm, n, pcm8k_.data());
     narrow = pcm8k_.data();
   }
-  if (codec_ == OutboundCodec::Pcmu) {
+  if (codec_ == CallCodec::Pcmu) {
     ulaw_encode(narrow, count, codes_.data());
   } else {
     alaw_encode(narrow, count, codes_.data());
@@ -67,15 +74,14 @@ void OutboundAudio::append_pcm(const int16_t* pcm, size_t n) {
 void OutboundAudio::push(const uint8_t* data, size_t len) {
   if (len == 0) return;
   flushed_ = false;
-  if (api_ != OutboundApiEncoding::Pcm) {
-    const bool same = (api_ == OutboundApiEncoding::Pcmu) == (codec_ == OutboundCodec::Pcmu);
-    if (same) {
+  if (!pcm_in_) {
+    if (g711_in_ == codec_) {
       append(data, len);
       return;
     }
     for (size_t off = 0; off < len; off += kChunkSamples) {
       const size_t n = std::min(kChunkSamples, len - off);
-      if (codec_ == OutboundCodec::Pcmu) {
+      if (codec_ == CallCodec::Pcmu) {
         alaw_to_ulaw(data + off, n, codes_.data());
       } else {
         ulaw_to_alaw(data + off, n, codes_.data());

@@ -7,12 +7,11 @@
 #include <memory>
 #include <vector>
 
+#include "audio_format.h"
+
 namespace grok::media {
 
 class Resampler;
-
-enum class OutboundApiEncoding { Pcmu, Pcma, Pcm };
-enum class OutboundCodec { Pcmu, Pcma };
 
 struct OutboundStats {
   double pushed_ms = 0;            // converted agent audio that entered the queue
@@ -28,12 +27,15 @@ class OutboundAudio {
   static constexpr size_t kFrameBytes = 160;  // 20 ms of G.711 at 8 kHz
   static constexpr int kMaxQueueMsLimit = 600000;
 
-  static bool supported_rate(int api_rate) {
-    return api_rate == 8000 || api_rate == 16000 || api_rate == 24000 || api_rate == 48000;
+  static bool supported_rate(int pcm_rate) {
+    return pcm_rate == 8000 || pcm_rate == 16000 || pcm_rate == 24000 || pcm_rate == 48000;
   }
 
-  // api_rate is used for Pcm only (precondition: supported_rate); max_queue_ms in [20, kMaxQueueMsLimit].
-  OutboundAudio(OutboundApiEncoding api, int api_rate, OutboundCodec codec, int max_queue_ms);
+  // Agent audio in `format`, `codec` payloads out; max_queue_ms in [20, kMaxQueueMsLimit].
+  OutboundAudio(ApiFormat format, CallCodec codec, int max_queue_ms);
+  // PCM16 at pcm_rate in (precondition: supported_rate), also at 8 and 48 kHz, which no ApiFormat
+  // names: the fuzz target checks PCM at 8 kHz byte for byte against a model.
+  OutboundAudio(int pcm_rate, CallCodec codec, int max_queue_ms);
   ~OutboundAudio();
 
   void push(const uint8_t* data, size_t len);
@@ -49,9 +51,12 @@ class OutboundAudio {
  private:
   void append(const uint8_t* codes, size_t n);
   void append_pcm(const int16_t* pcm, size_t n);  // api-rate PCM -> 8 kHz -> G.711 -> queue
+  // pcm_rate > 0: PCM16 at that rate in; 0: G.711 of g711_in in.
+  OutboundAudio(int pcm_rate, CallCodec g711_in, CallCodec codec, int max_queue_ms);
 
-  OutboundApiEncoding api_;
-  OutboundCodec codec_;
+  bool pcm_in_;         // PCM16 in (else G.711 of g711_in_)
+  CallCodec g711_in_;
+  CallCodec codec_;
   std::unique_ptr<Resampler> resampler_;  // only for PCM above 8 kHz
   std::vector<uint8_t> ring_;
   size_t head_ = 0;

@@ -23,9 +23,9 @@
 
 namespace {
 
-using grok::media::OutboundApiEncoding;
+using grok::media::ApiFormat;
+using grok::media::CallCodec;
 using grok::media::OutboundAudio;
-using grok::media::OutboundCodec;
 constexpr size_t kFrame = OutboundAudio::kFrameBytes;
 constexpr int kMaxOps = 512;
 constexpr size_t kMaxPushed = size_t(1) << 16;  // bytes pushed per fuzz input (keeps exec/s up)
@@ -33,22 +33,35 @@ constexpr size_t kMaxPushed = size_t(1) << 16;  // bytes pushed per fuzz input (
 class Harness {
  public:
   void reconfigure(FuzzedDataProvider& in) {
-    api_ = static_cast<OutboundApiEncoding>(in.ConsumeIntegralInRange<int>(0, 2));
+    // G.711 in (either law), or PCM16 at any supported rate: 16 and 24 kHz as the API formats name
+    // them, 8 and 48 kHz through the rate constructor.
+    const int input = in.ConsumeIntegralInRange<int>(0, 2);
+    pcm_ = input == 2;
+    g711_in_ = input == 0 ? CallCodec::Pcmu : CallCodec::Pcma;
     static constexpr int kRates[] = {8000, 16000, 24000, 48000};
     rate_ = kRates[in.ConsumeIntegralInRange<int>(0, 3)];
-    codec_ = in.ConsumeBool() ? OutboundCodec::Pcmu : OutboundCodec::Pcma;
+    codec_ = in.ConsumeBool() ? CallCodec::Pcmu : CallCodec::Pcma;
     // Mostly small queues (wrap-around and overflow are reached quickly); now and then up to the limit.
     max_queue_ms_ = in.ConsumeIntegralInRange<int>(0, 31) == 0
                         ? in.ConsumeIntegralInRange<int>(20, OutboundAudio::kMaxQueueMsLimit)
                         : in.ConsumeIntegralInRange<int>(20, 2000);
     FUZZ_CHECK(OutboundAudio::supported_rate(rate_));
-    audio_ = std::make_unique<OutboundAudio>(api_, rate_, codec_, max_queue_ms_);
+    if (!pcm_) {
+      const ApiFormat format = g711_in_ == CallCodec::Pcmu ? ApiFormat::Pcmu : ApiFormat::Pcma;
+      audio_ = std::make_unique<OutboundAudio>(format, codec_, max_queue_ms_);
+    } else if (rate_ == 16000 || rate_ == 24000) {
+      const ApiFormat format = rate_ == 16000 ? ApiFormat::Pcm16k : ApiFormat::Pcm24k;
+      FUZZ_CHECK(grok::media::sample_rate(format) == rate_);
+      audio_ = std::make_unique<OutboundAudio>(format, codec_, max_queue_ms_);
+    } else {
+      audio_ = std::make_unique<OutboundAudio>(rate_, codec_, max_queue_ms_);
+    }
     cap_ = size_t(max_queue_ms_) * 8;
-    modelled_ = api_ != OutboundApiEncoding::Pcm || rate_ == 8000;
+    modelled_ = !pcm_ || rate_ == 8000;
     model_.clear();
     has_carry_ = false;
     FUZZ_CHECK(audio_->silence() ==
-               (codec_ == OutboundCodec::Pcmu ? grok::media::kUlawSilence : grok::media::kAlawSilence));
+               (codec_ == CallCodec::Pcmu ? grok::media::kUlawSilence : grok::media::kAlawSilence));
     check();
   }
 
@@ -116,11 +129,11 @@ class Harness {
 
   void model_push(const std::vector<uint8_t>& bytes) {
     if (bytes.empty()) return;
-    const bool to_ulaw = codec_ == OutboundCodec::Pcmu;
+    const bool to_ulaw = codec_ == CallCodec::Pcmu;
     std::vector<uint8_t> codes;
-    if (api_ != OutboundApiEncoding::Pcm) {
+    if (!pcm_) {
       for (const uint8_t b : bytes) {
-        if ((api_ == OutboundApiEncoding::Pcmu) == to_ulaw) {
+        if (g711_in_ == codec_) {
           codes.push_back(b);
         } else {
           codes.push_back(to_ulaw ? grok::media::alaw_to_ulaw(b) : grok::media::ulaw_to_alaw(b));
@@ -140,9 +153,10 @@ class Harness {
     model_append(codes);
   }
 
-  OutboundApiEncoding api_ = OutboundApiEncoding::Pcmu;
+  bool pcm_ = false;  // PCM16 at rate_ in, else G.711 of g711_in_
+  CallCodec g711_in_ = CallCodec::Pcmu;
   int rate_ = 8000;
-  OutboundCodec codec_ = OutboundCodec::Pcmu;
+  CallCodec codec_ = CallCodec::Pcmu;
   int max_queue_ms_ = 20;
   size_t cap_ = 0;
   std::unique_ptr<OutboundAudio> audio_;
