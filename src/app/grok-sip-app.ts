@@ -5,7 +5,7 @@
 // finish up to the drain timeout, then BYE.
 import { ignore } from '../observability/ignored-errors.js';
 import { EventEmitter } from 'node:events';
-import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
+import type { CallDetailRecord, CallObserver } from '../observability/call-detail-record.js';
 import type { CallServices, RealtimeEndpoint } from '../call/call-services.js';
 import { CallSession } from '../call/call-session.js';
 import { AgentRouter } from '../call/routing.js';

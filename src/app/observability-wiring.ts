@@ -1,6 +1,6 @@
 // Metrics, health endpoints and call-detail records around a running app: the metrics observe
 // every call, the registration states follow the backend, /readyz follows the drain.
-import type { CallObserver } from '../call/call-detail-record.js';
+import type { CallObserver } from '../observability/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,11 +1,11 @@
 // What a call asks of the realtime session: the profile's voice and instructions, the audio
 // format on both sides of the socket, and the tools the model may call.
-import type { ApiAudioFormat, CallCodec } from '../media/audio-format.js';
+import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
 import type { RealtimeSessionConfig, RealtimeTool } from '../realtime/index.js';
 import { realtimeAudioFormat, type AgentProfile } from './agent-profile.js';
 
 /** The API format for a call: the call's own G.711 (zero transcode) or PCM16 at 16/24 kHz. */
-export function apiAudioFormat(profile: Pick<AgentProfile, 'audioFormat'>, codec: CallCodec): ApiAudioFormat {
+export function apiAudioFormat(profile: Pick<AgentProfile, 'audioFormat'>, codec: CallCodec): AudioFormat {
   switch (realtimeAudioFormat(profile, codec)) {
     case 'pcmu':
       return { encoding: 'pcmu' };
@@ -20,7 +20,7 @@ export function apiAudioFormat(profile: Pick<AgentProfile, 'audioFormat'>, codec
 
 export function agentSessionConfig(
   profile: AgentProfile,
-  format: ApiAudioFormat,
+  format: AudioFormat,
   tools: readonly RealtimeTool[],
 ): RealtimeSessionConfig {
   return {

@@ -1,7 +1,7 @@
 // Agent → caller, top to bottom: response.output_audio.delta → playout queue (native: converts
 // once to the call codec, 20 ms frames, absorbs the agent's faster-than-real-time bursts) →
 // one frame per media clock tick → RTP. Barge-in empties the queue here, within the tick.
-import { durationMs, type ApiAudioFormat, type CallCodec } from '../media/audio-format.js';
+import { durationMs, type AudioFormat, type CallCodec } from '../audio/audio-format.js';
 import { OutboundAudio, type OutboundAudioStats } from '../media/outbound-audio.js';
 import type { RealtimeAudioEvent } from '../realtime/index.js';
 import { AgentPlayback, type InterruptedItem } from './agent-playback.js';
@@ -15,7 +15,7 @@ export interface AgentFrameSink {
 }
 
 export interface AgentToCallerOptions {
-  readonly apiFormat: ApiAudioFormat;
+  readonly apiFormat: AudioFormat;
   readonly codec: CallCodec;
   readonly sink: AgentFrameSink;
   /** Sees every frame that leaves (recording, first-audio and turn timing). */
@@ -25,7 +25,7 @@ export interface AgentToCallerOptions {
 export class AgentToCaller {
   readonly #queue: OutboundAudio;
   readonly #playback = new AgentPlayback();
-  readonly #apiFormat: ApiAudioFormat;
+  readonly #apiFormat: AudioFormat;
   readonly #sink: AgentFrameSink;
   readonly #onFrameSent: ((payload: Buffer, nowMs: number) => void) | undefined;
   /** Frames played instead of the agent (fallback prompt), already in the call codec. */

@@ -4,7 +4,7 @@
 // agent side is what left on RTP (after barge-in cuts).
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { ApiAudioFormat, CallCodec } from '../media/audio-format.js';
+import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
 import { decodeAlaw, decodeUlaw } from '../media/g711.js';
 import { Resampler } from '../media/resampler.js';
 import { wavHeader as pcmWavHeader, wavHeaderBytes as headerBytes } from '../media/wav-file.js';
@@ -27,7 +27,7 @@ export class CallRecording {
   #caller: Buffer = silence;
   #agent: Buffer = silence;
 
-  constructor(dir: string, callId: string, apiFormat: ApiAudioFormat, codec: CallCodec, log: Logger) {
+  constructor(dir: string, callId: string, apiFormat: AudioFormat, codec: CallCodec, log: Logger) {
     const safeId = callId.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 200);
     this.file = path.join(dir, `${safeId}.wav`);
     this.#log = log;

@@ -4,7 +4,7 @@ import type { MediaClock } from '../media/media-clock.js';
 import type { PortPool } from '../media/port-pool.js';
 import type { Logger } from '../observability/logger.js';
 import type { CallCodec } from '../signaling/sdp/index.js';
-import type { CallObserver } from './call-detail-record.js';
+import type { CallObserver } from '../observability/call-detail-record.js';
 import type { AgentRouter } from './routing.js';
 
 export interface RealtimeEndpoint {

@@ -4,7 +4,7 @@
 // end reason (CallEndReason), a SIP response or a BYE, never an exception out of here.
 import { ignore } from '../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
-import type { ApiAudioFormat } from '../media/audio-format.js';
+import type { AudioFormat } from '../audio/audio-format.js';
 import type { PortPair } from '../media/port-pool.js';
 import { PortPoolExhaustedError } from '../media/port-pool.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,7 +21,7 @@ import {
 import type { Dialog, DialogEndReason, IncomingCall } from '../signaling/signaling-backend.js';
 import type { AgentProfile } from './agent-profile.js';
 import { agentSessionConfig, apiAudioFormat } from './agent-session-config.js';
-import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
 import { ConnectedCall } from './connected-call.js';
 import { AgentTools } from './tools/agent-tools.js';
@@ -55,7 +55,7 @@ export class CallSession {
   #shuttingDown = false;
   #profile: AgentProfile | undefined;
   #negotiated: NegotiatedMedia | undefined;
-  #apiFormat: ApiAudioFormat | undefined;
+  #apiFormat: AudioFormat | undefined;
   #connected: ConnectedCall | undefined;
   #tools: AgentTools | undefined;
   #webhooks: CallEventWebhooks | undefined;
@@ -186,7 +186,7 @@ export class CallSession {
     this.#connect(dialog, agent, negotiated, pair, profile, apiFormat, answeredAtMs);
   }
 
-  async #connectAgent(profile: AgentProfile, apiFormat: ApiAudioFormat): Promise<RealtimeSession | null> {
+  async #connectAgent(profile: AgentProfile, apiFormat: AudioFormat): Promise<RealtimeSession | null> {
     const endpoint = this.#services.realtime;
     try {
       const connecting = connectRealtime({
@@ -239,7 +239,7 @@ export class CallSession {
     negotiated: NegotiatedMedia,
     pair: PortPair,
     profile: AgentProfile,
-    apiFormat: ApiAudioFormat,
+    apiFormat: AudioFormat,
     answeredAtMs: number,
   ): void {
     this.#webhooks?.post('call.answered', { codec: negotiated.codec });

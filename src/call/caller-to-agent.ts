@@ -1,7 +1,7 @@
 // Caller → agent, top to bottom: RTP packet → jitter buffer + loss concealment (native; also
 // transcodes when the API format is not the call codec) → one 20 ms frame per media clock tick →
 // input_audio_buffer.append on the realtime socket.
-import type { ApiAudioFormat, CallCodec } from '../media/audio-format.js';
+import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
 import { InboundAudio, type InboundAudioStats, type JitterDelayOptions } from '../media/inbound-audio.js';
 import type { InboundRtpPacket } from '../media/rtp-session.js';
 
@@ -9,7 +9,7 @@ const noPayload = Buffer.alloc(0);
 
 export interface CallerToAgentOptions {
   readonly codec: CallCodec;
-  readonly apiFormat: ApiAudioFormat;
+  readonly apiFormat: AudioFormat;
   readonly jitter: JitterDelayOptions;
   /** The realtime session's appendAudio. */
   readonly sendToAgent: (frame: Buffer) => void;

@@ -3,7 +3,7 @@
 // barge-in, DTMF to the agent, tools, transcripts, recording, agent failure → prompt + BYE.
 import { ignore } from '../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
-import type { ApiAudioFormat } from '../media/audio-format.js';
+import type { AudioFormat } from '../audio/audio-format.js';
 import type { DtmfDigit } from '../media/dtmf-event.js';
 import type { MediaClockSubscriber } from '../media/media-clock.js';
 import type { PortPair } from '../media/port-pool.js';
@@ -15,7 +15,7 @@ import type { Dialog, DialogEndReason, ReferOutcome, ReinviteOffer } from '../si
 import type { AgentProfile } from './agent-profile.js';
 import { greetingInstructions } from './agent-session-config.js';
 import { AgentToCaller } from './agent-to-caller.js';
-import type { CallDetailRecord, CallEndReason } from './call-detail-record.js';
+import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import type { CallEventWebhooks } from './call-event-webhooks.js';
 import { CallRecording } from './call-recording.js';
 import type { CallServices } from './call-services.js';
@@ -47,7 +47,7 @@ export interface ConnectedCallOptions {
   readonly negotiated: NegotiatedMedia;
   readonly pair: PortPair;
   readonly profile: AgentProfile;
-  readonly apiFormat: ApiAudioFormat;
+  readonly apiFormat: AudioFormat;
   readonly answeredAtMs: number;
   readonly localMedia: { readonly address: string; readonly port: number; readonly sessionId: string };
   readonly services: CallServices;

@@ -1,7 +1,7 @@
 // What the caller hears when the agent is gone (realtime socket lost and the one reconnect
 // failed): three short 425 Hz beeps (ITU-T E.180 busy/congestion frequency) before our BYE, so
 // that the line does not just go dead. Built once per codec, in G.711, ready for RTP.
-import type { CallCodec } from '../media/audio-format.js';
+import type { CallCodec } from '../audio/audio-format.js';
 import { encodeAlaw, encodeUlaw } from '../media/g711.js';
 
 const sampleRate = 8000;

@@ -2,7 +2,7 @@
 // INVITE with a G.711 offer, play prepared audio on the media clock, keep what comes back (by RTP
 // timestamp, so reordering and gaps land in the right place), hang up, report timings and stats.
 import { performance } from 'node:perf_hooks';
-import type { CallCodec } from '../media/audio-format.js';
+import type { CallCodec } from '../audio/audio-format.js';
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '../media/g711.js';
 import { mediaClock } from '../media/media-clock.js';
 import { PortPool } from '../media/port-pool.js';

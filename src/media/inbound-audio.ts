@@ -4,8 +4,8 @@
 // (native/inbound_audio.cc); this wrapper only types the boundary.
 import { native } from './native-addon.js';
 import type { RawInboundAudio, RawInboundStats, RawPushStatus } from './bindings/inbound-binding.js';
-import { apiFormatName, assertApiAudioFormat } from './audio-format.js';
-import type { ApiAudioFormat, CallCodec } from './audio-format.js';
+import { nativeFormatName, assertNativeAudioFormat } from './native-audio-format.js';
+import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
 import { logger, LogOnce } from '../observability/logger.js';
 
 /**
@@ -43,13 +43,13 @@ export class InboundAudio {
    * @param apiFormat the realtime API's input format (what pull() returns).
    * @throws TypeError / RangeError on a bad codec, format or delay bound.
    */
-  constructor(callCodec: CallCodec, apiFormat: ApiAudioFormat, delay: JitterDelayOptions = defaultDelay) {
-    assertApiAudioFormat(apiFormat);
+  constructor(callCodec: CallCodec, apiFormat: AudioFormat, delay: JitterDelayOptions = defaultDelay) {
+    assertNativeAudioFormat(apiFormat);
     if (typeof delay !== 'object' || delay === null) {
       throw new TypeError('InboundAudio: delay must be { minDelayMs, maxDelayMs }');
     }
     // The binding checks the codec and the delay bounds (TypeError / RangeError).
-    const format = apiFormatName(apiFormat);
+    const format = nativeFormatName(apiFormat);
     this.#raw = new native.InboundAudio(
       callCodec,
       format,

@@ -3,8 +3,9 @@
 // the RTP sender pulls 20 ms at a time. Barge-in clears it; end of a response flushes it.
 import { native } from './native-addon.js';
 import type { RawOutboundAudio, RawOutboundStats } from './bindings/codec-binding.js';
-import { apiFormatName, assertApiAudioFormat, assertCallCodec } from './audio-format.js';
-import type { ApiAudioFormat, CallCodec } from './audio-format.js';
+import { assertCallCodec } from '../audio/audio-format.js';
+import { nativeFormatName, assertNativeAudioFormat } from './native-audio-format.js';
+import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
 
 /** The stats as the native core reports them (documented in the binding). */
 export type OutboundAudioStats = RawOutboundStats;
@@ -16,14 +17,14 @@ export interface OutboundAudioOptions {
 
 export class OutboundAudio {
   readonly #raw: RawOutboundAudio;
-  readonly apiFormat: ApiAudioFormat;
+  readonly apiFormat: AudioFormat;
   readonly callCodec: CallCodec;
 
   /** @throws TypeError / RangeError on an unknown format or codec, or a bad maxQueueMs. */
-  constructor(apiFormat: ApiAudioFormat, callCodec: CallCodec, options: OutboundAudioOptions = {}) {
-    assertApiAudioFormat(apiFormat);
+  constructor(apiFormat: AudioFormat, callCodec: CallCodec, options: OutboundAudioOptions = {}) {
+    assertNativeAudioFormat(apiFormat);
     assertCallCodec(callCodec);
-    this.#raw = new native.OutboundAudio(apiFormatName(apiFormat), callCodec, options.maxQueueMs ?? 10000);
+    this.#raw = new native.OutboundAudio(nativeFormatName(apiFormat), callCodec, options.maxQueueMs ?? 10000);
     this.apiFormat = apiFormat;
     this.callCodec = callCodec;
   }

@@ -3,7 +3,7 @@
 // only (O_APPEND: concurrent writers and logrotate's copytruncate keep lines whole), one line per
 // write so a crash loses at most the call that was being written.
 import { appendFile } from 'node:fs/promises';
-import type { CallDetailRecord } from '../call/call-detail-record.js';
+import type { CallDetailRecord } from './call-detail-record.js';
 import { LogOnce, type Logger } from './logger.js';
 
 export interface CallDetailLogOptions {

@@ -4,12 +4,21 @@
 // Buckets are for telephony: setup from 5 ms (local agent) to 5 s (slow agent handshake), first
 // audio and turn latency from 50 ms to 10 s.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CallDetailRecord, CallObserver } from '../call/call-detail-record.js';
-import type { RegistrationState, RegistrationStatus } from '../signaling/signaling-backend.js';
+import type { CallDetailRecord, CallObserver } from './call-detail-record.js';
 import { ignoredErrors } from './ignored-errors.js';
 import { rejectedInputs } from './rejected-input.js';
 
 const PREFIX = 'grok_sip_';
+
+/**
+ * A registration as the metrics see it: plain data, so observability imports nothing from the
+ * layers above it (signaling's RegistrationState has this shape).
+ */
+export type RegistrationStatus = 'unregistered' | 'registering' | 'registered' | 'failed';
+export interface RegistrationSample {
+  readonly aor: string;
+  readonly status: RegistrationStatus;
+}
 
 /** grok_sip_registration_state values. */
 export const REGISTRATION_STATE_VALUE: Readonly<Record<RegistrationStatus, number>> = {
@@ -156,7 +165,7 @@ export class GrokSipMetrics implements CallObserver {
     return this.#activeCallIds.size;
   }
 
-  setRegistration(state: RegistrationState): void {
+  setRegistration(state: RegistrationSample): void {
     const value = REGISTRATION_STATE_VALUE[state.status];
     if (value === undefined) throw new RangeError(`unknown registration status ${String(state.status)}`);
     this.#registration.set({ aor: state.aor }, value);

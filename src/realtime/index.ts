@@ -1,5 +1,6 @@
 // The realtime layer's public surface: the Grok client and the local agent.
-export * from './audio-format.js';
+export * from '../audio/audio-format.js';
+export * from './session-audio-format.js';
 export * from './session-config.js';
 export type { ClientEvent, ClientEventType } from './client-events.js';
 export { parseServerMessage, type ServerEvent, type ServerEventType } from './server-events.js';

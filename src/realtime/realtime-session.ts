@@ -7,7 +7,8 @@ import { performance } from 'node:perf_hooks';
 import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
 import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
-import { durationMs, formatFromSessionJson, type RealtimeAudioFormat } from './audio-format.js';
+import { durationMs, type AudioFormat } from '../audio/audio-format.js';
+import { formatFromSessionJson } from './session-audio-format.js';
 import type { ClientEvent } from './client-events.js';
 import { classifyServerError, localError, RealtimeConnectError } from './error-classification.js';
 import { openRealtimeSocket, rawText } from './realtime-handshake.js';
@@ -33,8 +34,8 @@ const maxRememberedCallIds = 256;
 
 export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   /** What the server reported in session.updated (falls back to what we asked for). */
-  inputFormat: RealtimeAudioFormat;
-  outputFormat: RealtimeAudioFormat;
+  inputFormat: AudioFormat;
+  outputFormat: AudioFormat;
   readonly stats: RealtimeSessionStats = {
     eventsIn: 0,
     unknownEvents: 0,

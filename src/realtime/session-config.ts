@@ -1,10 +1,7 @@
 // What we ask of the realtime session (`session.update`), and its JSON. One place, so a field
 // name corrected against the live API is a one-line change. Certainty per field: docs/realtime.md.
-import {
-  formatToSessionJson,
-  type RealtimeAudioFormat,
-  type SessionAudioFormatJson,
-} from './audio-format.js';
+import { type AudioFormat } from '../audio/audio-format.js';
+import { formatToSessionJson, type SessionAudioFormatJson } from './session-audio-format.js';
 
 /** Grok voice presets (xAI voice guide). */
 export const REALTIME_VOICES = ['Ara', 'Rex', 'Sal', 'Eve', 'Leo'] as const;
@@ -36,8 +33,8 @@ export interface RealtimeSessionConfig {
   readonly instructions?: string;
   /** `null` turns server VAD off (then the client commits turns itself); absent = server_vad. */
   readonly turnDetection?: ServerVadConfig | null;
-  readonly inputFormat: RealtimeAudioFormat;
-  readonly outputFormat: RealtimeAudioFormat;
+  readonly inputFormat: AudioFormat;
+  readonly outputFormat: AudioFormat;
   readonly tools?: readonly RealtimeTool[];
 }
 

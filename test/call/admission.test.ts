@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { header, offer, request, statusOf, UdpPeer } from '../sip/support/raw-sip.js';
 

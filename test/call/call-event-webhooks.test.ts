@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { runSipp } from '../sip/support/run-peer.js';
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { readWav } from '../../src/media/wav-file.js';
 import { runSipp } from '../sip/support/run-peer.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { ClientEvent } from '../../src/realtime/index.js';
 import { runSipp, type PeerResult } from '../sip/support/run-peer.js';

@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { audioSdp as sdp, header, request, statusOf, UdpPeer, until } from '../sip/support/raw-sip.js';
 

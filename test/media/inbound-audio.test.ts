@@ -3,7 +3,8 @@
 // crash) for bad arguments.
 import t from 'tap';
 import { InboundAudio } from '../../src/media/inbound-audio.js';
-import { apiFormatName, type ApiAudioFormat, type CallCodec } from '../../src/media/audio-format.js';
+import { type AudioFormat, type CallCodec } from '../../src/audio/audio-format.js';
+import { nativeFormatName } from '../../src/media/native-audio-format.js';
 
 const tone = (n: number) => Math.round(8000 * Math.sin((2 * Math.PI * 1000 * n) / 8000));
 
@@ -26,7 +27,7 @@ function played(frames: Buffer[], silence: number): Buffer {
   return all.subarray(0, 80).every((b) => b === silence) ? all.subarray(80) : all;
 }
 
-function run(codec: CallCodec, format: ApiAudioFormat, payloads: (i: number) => Buffer | null, n: number) {
+function run(codec: CallCodec, format: AudioFormat, payloads: (i: number) => Buffer | null, n: number) {
   const audio = new InboundAudio(codec, format, { minDelayMs: 20, maxDelayMs: 100 });
   const frames: Buffer[] = [];
   for (let i = 0; i < n; i++) {
@@ -42,7 +43,7 @@ const ulawTone = (i: number) =>
   Buffer.from(Array.from({ length: 160 }, (_, k) => ulawEncode(tone(i * 160 + k))));
 
 t.test('frame size per API format', async (t) => {
-  const cases: [CallCodec, ApiAudioFormat, number][] = [
+  const cases: [CallCodec, AudioFormat, number][] = [
     ['PCMU', { encoding: 'pcmu' }, 160],
     ['PCMA', { encoding: 'pcma' }, 160],
     ['PCMU', { encoding: 'pcma' }, 160],
@@ -57,14 +58,14 @@ t.test('frame size per API format', async (t) => {
       () => Buffer.alloc(160, codec === 'PCMU' ? ULAW_ZERO : ALAW_ZERO),
       20,
     );
-    t.equal(audio.frameBytes, bytes, `${codec} -> ${apiFormatName(format)}: frameBytes`);
+    t.equal(audio.frameBytes, bytes, `${codec} -> ${nativeFormatName(format)}: frameBytes`);
     t.ok(
       frames.length >= 18,
-      `${codec} -> ${apiFormatName(format)}: a frame per pull once started (${frames.length})`,
+      `${codec} -> ${nativeFormatName(format)}: a frame per pull once started (${frames.length})`,
     );
     t.ok(
       frames.every((f) => f.length === bytes),
-      `${codec} -> ${apiFormatName(format)}: every frame ${bytes} bytes`,
+      `${codec} -> ${nativeFormatName(format)}: every frame ${bytes} bytes`,
     );
   }
 });
@@ -95,7 +96,7 @@ t.test('zero-transcode when the API takes the call codec; G.711 law conversion o
 
 t.test('PCM output carries the tone at the API rate', async (t) => {
   for (const rate of [16000, 24000] as const) {
-    const format: ApiAudioFormat = { encoding: 'pcm', sampleRate: rate };
+    const format: AudioFormat = { encoding: 'pcm', sampleRate: rate };
     const { frames } = run('PCMU', format, ulawTone, 40);
     const pcm = Buffer.concat(frames.slice(5));
     const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2);
@@ -105,11 +106,11 @@ t.test('PCM output carries the tone at the API rate', async (t) => {
     const perSecond = (crossings * rate) / samples.length;
     t.ok(
       Math.abs(perSecond - 2000) < 100,
-      `${apiFormatName(format)}: 1 kHz tone (${perSecond.toFixed(0)} crossings/s)`,
+      `${nativeFormatName(format)}: 1 kHz tone (${perSecond.toFixed(0)} crossings/s)`,
     );
     let peak = 0;
     for (const s of samples) peak = Math.max(peak, Math.abs(s));
-    t.ok(peak > 6000 && peak < 9500, `${apiFormatName(format)}: level kept (peak ${peak})`);
+    t.ok(peak > 6000 && peak < 9500, `${nativeFormatName(format)}: level kept (peak ${peak})`);
   }
 });
 
@@ -145,19 +146,19 @@ t.test('bad arguments: TypeError / RangeError with a message, never a crash', as
     'unknown codec',
   );
   bad(
-    () => new InboundAudio('PCMU', { encoding: 'opus' } as unknown as ApiAudioFormat),
+    () => new InboundAudio('PCMU', { encoding: 'opus' } as unknown as AudioFormat),
     RangeError,
     /encoding/,
     'unknown format',
   );
   bad(
-    () => new InboundAudio('PCMU', { encoding: 'pcm', sampleRate: 8000 } as unknown as ApiAudioFormat),
+    () => new InboundAudio('PCMU', { encoding: 'pcm', sampleRate: 8000 } as unknown as AudioFormat),
     RangeError,
     /sampleRate/,
     'unsupported PCM rate',
   );
   bad(
-    () => new InboundAudio('PCMU', 'pcmu' as unknown as ApiAudioFormat),
+    () => new InboundAudio('PCMU', 'pcmu' as unknown as AudioFormat),
     TypeError,
     /format/,
     'format not an object',

@@ -3,7 +3,7 @@
 // accounting, odd PCM16 splits and argument errors.
 import t from 'tap';
 import { OutboundAudio } from '../../src/media/outbound-audio.js';
-import type { ApiAudioFormat } from '../../src/media/audio-format.js';
+import type { AudioFormat } from '../../src/audio/audio-format.js';
 import { alawToUlaw, decodeUlaw, encodeAlaw, encodeUlaw, ulawToAlaw } from '../../src/media/g711.js';
 import { Resampler } from '../../src/media/resampler.js';
 
@@ -100,7 +100,7 @@ t.test('pull gives 20 ms frames; flush pads the last partial frame with silence'
     ['PCMU', 0xff],
     ['PCMA', 0xd5],
   ] as const) {
-    const format: ApiAudioFormat = codec === 'PCMU' ? { encoding: 'pcmu' } : { encoding: 'pcma' };
+    const format: AudioFormat = codec === 'PCMU' ? { encoding: 'pcmu' } : { encoding: 'pcma' };
     const out = new OutboundAudio(format, codec);
     const input = noiseBytes(420, 9);
     out.push(input);
@@ -184,12 +184,12 @@ t.test('clear resets the converter: the next response starts clean', async (t) =
 });
 
 t.test('bad arguments throw TypeError / RangeError', async (t) => {
-  t.throws(() => new OutboundAudio({ encoding: 'opus' } as unknown as ApiAudioFormat, 'PCMU'), RangeError);
+  t.throws(() => new OutboundAudio({ encoding: 'opus' } as unknown as AudioFormat, 'PCMU'), RangeError);
   t.throws(
-    () => new OutboundAudio({ encoding: 'pcm', sampleRate: 44100 } as unknown as ApiAudioFormat, 'PCMU'),
+    () => new OutboundAudio({ encoding: 'pcm', sampleRate: 44100 } as unknown as AudioFormat, 'PCMU'),
     /sampleRate must be 16000 or 24000/,
   );
-  t.throws(() => new OutboundAudio(null as unknown as ApiAudioFormat, 'PCMU'), TypeError);
+  t.throws(() => new OutboundAudio(null as unknown as AudioFormat, 'PCMU'), TypeError);
   t.throws(() => new OutboundAudio({ encoding: 'pcmu' }, 'G722' as 'PCMU'), RangeError);
   t.throws(() => new OutboundAudio({ encoding: 'pcmu' }, 'PCMU', { maxQueueMs: 0 }), RangeError);
   t.throws(() => new OutboundAudio({ encoding: 'pcmu' }, 'PCMU', { maxQueueMs: 1.5 }), RangeError);

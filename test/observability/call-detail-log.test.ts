@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import t from 'tap';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { CallDetailLog } from '../../src/observability/call-detail-log.js';
 
 /** A real pino logger writing JSON lines into an array. */

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { connectRealtime } from '../../src/realtime/realtime-session.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
-import { bytesPerMs, formatName, type RealtimeAudioFormat } from '../../src/realtime/audio-format.js';
+import { bytesPerMs, formatName, type AudioFormat } from '../../src/audio/audio-format.js';
 import { decodeToLinear } from '../../src/realtime/local-agent/echo-transcoder.js';
 import {
   appendIn20msChunks,
@@ -14,7 +14,7 @@ import {
 
 const stopWatching = watchUnhandledRejections();
 
-const formats: RealtimeAudioFormat[] = [
+const formats: AudioFormat[] = [
   { encoding: 'pcmu' },
   { encoding: 'pcma' },
   { encoding: 'pcm', sampleRate: 16000 },
@@ -72,8 +72,8 @@ for (const format of formats) {
 t.test('pcmu in, pcm 24 kHz out: the echo is converted and keeps the tone', async (t) => {
   const agent = await startLocalAgent({ pacing: { burstIntervalMs: 0 } });
   t.teardown(() => agent.close());
-  const inputFormat: RealtimeAudioFormat = { encoding: 'pcmu' };
-  const outputFormat: RealtimeAudioFormat = { encoding: 'pcm', sampleRate: 24000 };
+  const inputFormat: AudioFormat = { encoding: 'pcmu' };
+  const outputFormat: AudioFormat = { encoding: 'pcm', sampleRate: 24000 };
   const session = await connectRealtime({
     url: agent.url,
     session: { inputFormat, outputFormat, turnDetection: { prefixPaddingMs: 0, silenceDurationMs: 200 } },
@@ -94,7 +94,7 @@ t.test('pcmu in, pcm 24 kHz out: the echo is converted and keeps the tone', asyn
 t.test('turn detection off: no VAD events; a bare response.create answers', async (t) => {
   const agent = await startLocalAgent({ pacing: { burstIntervalMs: 0 } });
   t.teardown(() => agent.close());
-  const format: RealtimeAudioFormat = { encoding: 'pcma' };
+  const format: AudioFormat = { encoding: 'pcma' };
   const session = await connectRealtime({
     url: agent.url,
     session: { inputFormat: format, outputFormat: format, turnDetection: null },
@@ -114,7 +114,7 @@ t.test('turn detection off: no VAD events; a bare response.create answers', asyn
 t.test('a long answer arrives in bursts faster than real time, and cancel stops it', async (t) => {
   const agent = await startLocalAgent({ mode: 'scripted', pacing: { burstMs: 200, burstIntervalMs: 50 } });
   t.teardown(() => agent.close());
-  const format: RealtimeAudioFormat = { encoding: 'pcmu' };
+  const format: AudioFormat = { encoding: 'pcmu' };
   const session = await connectRealtime({
     url: agent.url,
     session: { inputFormat: format, outputFormat: format },
@@ -139,7 +139,7 @@ t.test('a long answer arrives in bursts faster than real time, and cancel stops 
 t.test('barge-in: the caller speaking over an answer cancels it; truncate is accepted', async (t) => {
   const agent = await startLocalAgent({ mode: 'scripted', pacing: { burstMs: 100, burstIntervalMs: 100 } });
   t.teardown(() => agent.close());
-  const format: RealtimeAudioFormat = { encoding: 'pcmu' };
+  const format: AudioFormat = { encoding: 'pcmu' };
   const session = await connectRealtime({
     url: agent.url,
     session: { inputFormat: format, outputFormat: format, turnDetection: { prefixPaddingMs: 0 } },

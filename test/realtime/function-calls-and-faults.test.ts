@@ -7,7 +7,7 @@ import {
   startLocalAgent,
   type LocalAgentOptions,
 } from '../../src/realtime/local-agent/local-agent-server.js';
-import type { RealtimeAudioFormat } from '../../src/realtime/audio-format.js';
+import type { AudioFormat } from '../../src/audio/audio-format.js';
 import {
   appendIn20msChunks,
   SessionRecorder,
@@ -16,7 +16,7 @@ import {
 } from './session-recorder.js';
 
 const stopWatching = watchUnhandledRejections();
-const format: RealtimeAudioFormat = { encoding: 'pcmu' };
+const format: AudioFormat = { encoding: 'pcmu' };
 
 async function setup(
   t: Test,

@@ -6,17 +6,14 @@ import { createServer } from 'node:net';
 import { connectRealtime } from '../../src/realtime/realtime-session.js';
 import { RealtimeConnectError } from '../../src/realtime/error-classification.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
-import {
-  formatName,
-  formatToSessionJson,
-  type RealtimeAudioFormat,
-} from '../../src/realtime/audio-format.js';
+import { formatName, type AudioFormat } from '../../src/audio/audio-format.js';
+import { formatToSessionJson } from '../../src/realtime/session-audio-format.js';
 import { sessionConfigToJson, type RealtimeSessionConfig } from '../../src/realtime/session-config.js';
 import { watchUnhandledRejections } from './session-recorder.js';
 
 const stopWatching = watchUnhandledRejections();
 
-const formats: RealtimeAudioFormat[] = [
+const formats: AudioFormat[] = [
   { encoding: 'pcmu' },
   { encoding: 'pcma' },
   { encoding: 'pcm', sampleRate: 8000 },
@@ -25,7 +22,7 @@ const formats: RealtimeAudioFormat[] = [
   { encoding: 'pcm', sampleRate: 48000 },
 ];
 
-function config(inputFormat: RealtimeAudioFormat, outputFormat = inputFormat): RealtimeSessionConfig {
+function config(inputFormat: AudioFormat, outputFormat = inputFormat): RealtimeSessionConfig {
   return {
     voice: 'Rex',
     instructions: 'Be brief.',

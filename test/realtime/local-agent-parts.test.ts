@@ -17,7 +17,7 @@ import { EnergyVad } from '../../src/realtime/local-agent/energy-vad.js';
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '../../src/media/g711.js';
 import { parseServerMessage } from '../../src/realtime/server-events.js';
 import { classifyServerError } from '../../src/realtime/error-classification.js';
-import { formatFromSessionJson } from '../../src/realtime/audio-format.js';
+import { formatFromSessionJson } from '../../src/realtime/session-audio-format.js';
 import { parseLocalAgentArgs, runLocalAgentCli } from '../../src/realtime/local-agent-cli.js';
 import { connectRealtime } from '../../src/realtime/realtime-session.js';
 

@@ -1,7 +1,7 @@
 // Records every event of a RealtimeSession in order, and waits for the next one matching.
 import type { RealtimeSession, RealtimeSessionEvents } from '../../src/realtime/realtime-session.js';
 import { encodeLinear } from '../../src/realtime/local-agent/echo-transcoder.js';
-import { sampleRateOf, type RealtimeAudioFormat } from '../../src/realtime/audio-format.js';
+import { sampleRateOf, type AudioFormat } from '../../src/audio/audio-format.js';
 
 type Name = keyof RealtimeSessionEvents;
 export type Recorded = { [K in Name]: { name: K; payload: RealtimeSessionEvents[K][0] } }[Name];
@@ -79,12 +79,7 @@ export class SessionRecorder {
 }
 
 /** Silence, then a 300 Hz tone at -12 dBFS, then silence: a synthetic utterance. */
-export function speechBurst(
-  format: RealtimeAudioFormat,
-  leadMs: number,
-  toneMs: number,
-  tailMs: number,
-): Buffer {
+export function speechBurst(format: AudioFormat, leadMs: number, toneMs: number, tailMs: number): Buffer {
   const rate = sampleRateOf(format);
   const lead = Math.round((leadMs * rate) / 1000);
   const tone = Math.round((toneMs * rate) / 1000);

@@ -13,11 +13,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/call/call-detail-record.js';
+import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { MediaClock, mediaClock } from '../../src/media/media-clock.js';
 import { rejectedInputs } from '../../src/observability/rejected-input.js';
-import type { RealtimeAudioFormat } from '../../src/realtime/audio-format.js';
+import type { AudioFormat } from '../../src/audio/audio-format.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
 import {
   connectRealtime,
@@ -31,7 +31,7 @@ import { runSipp } from '../sip/support/run-peer.js';
 import { appendIn20msChunks, speechBurst, watchUnhandledRejections } from './session-recorder.js';
 
 const stopWatching = watchUnhandledRejections();
-const format: RealtimeAudioFormat = { encoding: 'pcmu' };
+const format: AudioFormat = { encoding: 'pcmu' };
 const tenMegabytes = 10 * 1024 * 1024;
 
 interface HostileConnection {

@@ -3,15 +3,8 @@
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../observability/logger.js';
 import { guardInput, rejectedInputs } from '../../observability/rejected-input.js';
-import {
-  defaultPcmSampleRate,
-  durationMs,
-  formatFromSessionJson,
-  formatToSessionJson,
-  bytesPerSample,
-  sampleRateOf,
-  type RealtimeAudioFormat,
-} from '../audio-format.js';
+import { durationMs, bytesPerSample, sampleRateOf, type AudioFormat } from '../../audio/audio-format.js';
+import { defaultPcmSampleRate, formatFromSessionJson, formatToSessionJson } from '../session-audio-format.js';
 import { clientEventSchema, type ClientEvent, type ClientEventOf } from '../client-events.js';
 import { rawText } from '../realtime-handshake.js';
 import { maxUnsentBytes } from '../socket-limits.js';
@@ -48,8 +41,8 @@ interface TurnDetection {
 export class AgentConnection {
   readonly #ws: WebSocket;
   readonly #options: AgentConnectionOptions;
-  #inputFormat: RealtimeAudioFormat = { encoding: 'pcm', sampleRate: defaultPcmSampleRate };
-  #outputFormat: RealtimeAudioFormat = { encoding: 'pcm', sampleRate: defaultPcmSampleRate };
+  #inputFormat: AudioFormat = { encoding: 'pcm', sampleRate: defaultPcmSampleRate };
+  #outputFormat: AudioFormat = { encoding: 'pcm', sampleRate: defaultPcmSampleRate };
   #turnDetection: TurnDetection | null;
   #vad: EnergyVad;
   /** Caller audio not yet consumed by a turn, starting at sample #keptStart. */

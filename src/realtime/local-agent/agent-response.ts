@@ -2,7 +2,7 @@
 // which Grok follows): response.created → output_item.added → content → output_item.done →
 // response.done. Audio goes out faster than real time in bursts, as Grok's does, so the
 // client's playout queue — not the socket — sets the pace.
-import { bytesPerMs, bytesPerSample, type RealtimeAudioFormat } from '../audio-format.js';
+import { bytesPerMs, bytesPerSample, type AudioFormat } from '../../audio/audio-format.js';
 
 export interface BurstPacing {
   /** Audio per response.output_audio.delta; default 40. */
@@ -19,7 +19,7 @@ export type ResponseContent =
   | {
       readonly kind: 'audio';
       readonly audio: Buffer;
-      readonly format: RealtimeAudioFormat;
+      readonly format: AudioFormat;
       readonly transcript: string;
     }
   | {

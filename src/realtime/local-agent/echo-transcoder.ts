@@ -1,7 +1,7 @@
 // Format conversion for the local agent only (a test double): G.711 by the segment method of
 // Sun's g711.c / ITU-T G.191 (G.711 tables 1a/2a) and linear-interpolation resampling. The call path
 // converts in the native core instead; nothing outside local-agent/ may import this.
-import { sampleRateOf, sameFormat, type RealtimeAudioFormat } from '../audio-format.js';
+import { sampleRateOf, sameFormat, type AudioFormat } from '../../audio/audio-format.js';
 
 const ulawDecodeTable = new Int16Array(256);
 const alawDecodeTable = new Int16Array(256);
@@ -51,7 +51,7 @@ export function linearToAlaw(sample: number): number {
 }
 
 /** Wire bytes → 16-bit samples at the format's rate. */
-export function decodeToLinear(bytes: Buffer, format: RealtimeAudioFormat): Int16Array {
+export function decodeToLinear(bytes: Buffer, format: AudioFormat): Int16Array {
   if (format.encoding === 'pcm') {
     const out = new Int16Array(bytes.length >> 1);
     for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
@@ -64,7 +64,7 @@ export function decodeToLinear(bytes: Buffer, format: RealtimeAudioFormat): Int1
 }
 
 /** 16-bit samples → wire bytes. */
-export function encodeLinear(samples: Int16Array, format: RealtimeAudioFormat): Buffer {
+export function encodeLinear(samples: Int16Array, format: AudioFormat): Buffer {
   if (format.encoding === 'pcm') {
     const out = Buffer.alloc(samples.length * 2);
     for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i]!, i * 2);
@@ -93,19 +93,14 @@ export function resampleLinear(samples: Int16Array, fromRate: number, toRate: nu
 }
 
 /** Converts a whole utterance; identical formats pass through byte for byte. */
-export function transcode(bytes: Buffer, from: RealtimeAudioFormat, to: RealtimeAudioFormat): Buffer {
+export function transcode(bytes: Buffer, from: AudioFormat, to: AudioFormat): Buffer {
   if (sameFormat(from, to)) return bytes;
   const linear = resampleLinear(decodeToLinear(bytes, from), sampleRateOf(from), sampleRateOf(to));
   return encodeLinear(linear, to);
 }
 
 /** A sine tone in the given format: what the agent "says" when there is nothing to echo. */
-export function toneIn(
-  format: RealtimeAudioFormat,
-  durationMs: number,
-  frequencyHz = 440,
-  amplitude = 8000,
-): Buffer {
+export function toneIn(format: AudioFormat, durationMs: number, frequencyHz = 440, amplitude = 8000): Buffer {
   const rate = sampleRateOf(format);
   const samples = new Int16Array(Math.round((durationMs * rate) / 1000));
   for (let i = 0; i < samples.length; i++) {
