@@ -106,18 +106,21 @@ bool integer_arg(const Napi::CallbackInfo& info, size_t i, const std::string& wh
   return true;
 }
 
-bool integer_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, int lo, int hi, int& out) {
+bool integer_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, int lo, int hi,
+                 int& out) {
   double v = 0;
   if (!integer_arg(info, i, what, double(lo), double(hi), v)) return false;
   out = static_cast<int>(v);
   return true;
 }
 
-bool call_codec_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, media::CallCodec& out) {
+bool call_codec_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what,
+                    media::CallCodec& out) {
   return format_arg(info, i, what, media::kCallCodecNames, out);
 }
 
-bool api_format_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what, media::ApiFormat& out) {
+bool api_format_arg(const Napi::CallbackInfo& info, size_t i, const std::string& what,
+                    media::ApiFormat& out) {
   return format_arg(info, i, what, media::kApiFormatNames, out);
 }
 

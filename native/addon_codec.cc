@@ -89,12 +89,14 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Resampler",
-                       {InstanceMethod<&ResamplerWrap::Process>("process"),
-                        InstanceMethod<&ResamplerWrap::ProcessFloat>("processFloat"),
-                        InstanceMethod<&ResamplerWrap::Reset>("reset"),
-                        InstanceAccessor<&ResamplerWrap::DelaySamples>("delaySamples"),
-                        InstanceAccessor<&ResamplerWrap::InRate>("inRate"),
-                        InstanceAccessor<&ResamplerWrap::OutRate>("outRate")});
+                       {
+                           InstanceMethod<&ResamplerWrap::Process>("process"),
+                           InstanceMethod<&ResamplerWrap::ProcessFloat>("processFloat"),
+                           InstanceMethod<&ResamplerWrap::Reset>("reset"),
+                           InstanceAccessor<&ResamplerWrap::DelaySamples>("delaySamples"),
+                           InstanceAccessor<&ResamplerWrap::InRate>("inRate"),
+                           InstanceAccessor<&ResamplerWrap::OutRate>("outRate"),
+                       });
   }
 
   explicit ResamplerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ResamplerWrap>(info) {
@@ -117,8 +119,9 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
     Napi::Uint8Array pcm;
     if (!bytes_arg(info, 0, "Resampler.process: pcm", pcm)) return env.Undefined();
     if (pcm.ElementLength() % 2 != 0) {
-      return range_error(env, "Resampler.process: pcm must hold whole 16-bit samples (even byte length), got " +
-                                  std::to_string(pcm.ElementLength()) + " bytes");
+      return range_error(env,
+                         "Resampler.process: pcm must hold whole 16-bit samples (even byte length), got " +
+                             std::to_string(pcm.ElementLength()) + " bytes");
     }
     if (!use_stream(env, Stream::kInt16)) return env.Undefined();
     const size_t n = pcm.ElementLength() / 2;
@@ -170,7 +173,8 @@ class ResamplerWrap : public Napi::ObjectWrap<ResamplerWrap> {
   enum class Stream { kNone, kInt16, kFloat };
   bool use_stream(Napi::Env env, Stream kind) {
     if (stream_ != Stream::kNone && stream_ != kind) {
-      Napi::Error::New(env, "Resampler: process() and processFloat() cannot share a stream; call reset() first")
+      Napi::Error::New(env,
+                       "Resampler: process() and processFloat() cannot share a stream; call reset() first")
           .ThrowAsJavaScriptException();
       return false;
     }
@@ -189,12 +193,14 @@ class OutboundAudioWrap : public Napi::ObjectWrap<OutboundAudioWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "OutboundAudio",
-                       {InstanceMethod<&OutboundAudioWrap::Push>("push"),
-                        InstanceMethod<&OutboundAudioWrap::Pull>("pull"),
-                        InstanceMethod<&OutboundAudioWrap::Flush>("flush"),
-                        InstanceMethod<&OutboundAudioWrap::Clear>("clear"),
-                        InstanceMethod<&OutboundAudioWrap::Stats>("stats"),
-                        InstanceAccessor<&OutboundAudioWrap::QueuedMs>("queuedMs")});
+                       {
+                           InstanceMethod<&OutboundAudioWrap::Push>("push"),
+                           InstanceMethod<&OutboundAudioWrap::Pull>("pull"),
+                           InstanceMethod<&OutboundAudioWrap::Flush>("flush"),
+                           InstanceMethod<&OutboundAudioWrap::Clear>("clear"),
+                           InstanceMethod<&OutboundAudioWrap::Stats>("stats"),
+                           InstanceAccessor<&OutboundAudioWrap::QueuedMs>("queuedMs"),
+                       });
   }
 
   explicit OutboundAudioWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<OutboundAudioWrap>(info) {
@@ -203,7 +209,8 @@ class OutboundAudioWrap : public Napi::ObjectWrap<OutboundAudioWrap> {
     int max_queue_ms = 0;
     if (!api_format_arg(info, 0, "OutboundAudio: apiFormat", format)) return;
     if (!call_codec_arg(info, 1, "OutboundAudio: callCodec", codec)) return;
-    if (!integer_arg(info, 2, "OutboundAudio: maxQueueMs", 20, OutboundAudio::kMaxQueueMsLimit, max_queue_ms)) return;
+    if (!integer_arg(info, 2, "OutboundAudio: maxQueueMs", 20, OutboundAudio::kMaxQueueMsLimit, max_queue_ms))
+      return;
     audio_ = std::make_unique<OutboundAudio>(format, codec, max_queue_ms);
   }
 

@@ -37,10 +37,12 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "InboundAudio",
-                       {InstanceMethod<&InboundAudioWrap::Push>("push"),
-                        InstanceMethod<&InboundAudioWrap::Pull>("pull"),
-                        InstanceMethod<&InboundAudioWrap::Stats>("stats"),
-                        InstanceMethod<&InboundAudioWrap::FrameBytes>("frameBytes")});
+                       {
+                           InstanceMethod<&InboundAudioWrap::Push>("push"),
+                           InstanceMethod<&InboundAudioWrap::Pull>("pull"),
+                           InstanceMethod<&InboundAudioWrap::Stats>("stats"),
+                           InstanceMethod<&InboundAudioWrap::FrameBytes>("frameBytes"),
+                       });
   }
 
   explicit InboundAudioWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<InboundAudioWrap>(info) {
@@ -62,8 +64,8 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
       double cost = 0;
       if (!number_arg(info, 4, "InboundAudio: lateCostMs", cost)) return;
       if (!std::isfinite(cost) || cost <= 0 || cost > JitterBuffer::kMaxLateCostMs) {
-        range_error(env, "InboundAudio: lateCostMs must be in (0, " + number_text(JitterBuffer::kMaxLateCostMs) +
-                             "], got " + number_text(cost));
+        range_error(env, "InboundAudio: lateCostMs must be in (0, " +
+                             number_text(JitterBuffer::kMaxLateCostMs) + "], got " + number_text(cost));
         return;
       }
       config.late_cost_ms = cost;
@@ -130,6 +132,8 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
 
 }  // namespace
 
-void InitInbound(Napi::Env env, Napi::Object exports) { exports.Set("InboundAudio", InboundAudioWrap::Define(env)); }
+void InitInbound(Napi::Env env, Napi::Object exports) {
+  exports.Set("InboundAudio", InboundAudioWrap::Define(env));
+}
 
 }  // namespace grok::bindings

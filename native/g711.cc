@@ -77,9 +77,10 @@ constexpr auto kAlawTable = decode_table(alaw_value);
 // Transcoding tables: decode with one law, re-encode the reconstruction value with the other
 // (computed once at load). G.711 Tables 3 and 4 are hand-drawn code-to-code tables in the same
 // spirit; decode->encode is the plain nearest-interval mapping. 16 codes each way do not survive an
-// A -> mu -> A or mu -> A -> mu round trip (test/media/g711.test.ts counts them), and compared with the widely copied Sun g711.c tables
-// ("copy from CCITT G.711") 34 A->mu and 44 mu->A entries differ, each by one quantisation step
-// (plus the sign of mu-law's negative zero). One step of G.711 is within its own quantisation error.
+// A -> mu -> A or mu -> A -> mu round trip (test/media/g711.test.ts counts them), and compared with
+// the widely copied Sun g711.c tables ("copy from CCITT G.711") 34 A->mu and 44 mu->A entries
+// differ, each by one quantisation step (plus the sign of mu-law's negative zero). One step of
+// G.711 is within its own quantisation error.
 struct TranscodeTables {
   std::array<uint8_t, 256> a2u{};
   std::array<uint8_t, 256> u2a{};

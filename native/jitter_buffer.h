@@ -30,19 +30,19 @@ struct JitterConfig {
 };
 
 struct JitterStats {
-  uint64_t received = 0;    // packets stored (in time), including the one of a resync
-  uint64_t late = 0;        // packets that arrived (at least partly) after their playout time
+  uint64_t received = 0;      // packets stored (in time), including the one of a resync
+  uint64_t late = 0;          // packets that arrived (at least partly) after their playout time
   uint64_t late_samples = 0;  // of which samples discarded
-  uint64_t lost = 0;        // sequence numbers never received (RFC 3550 A.3, per SSRC epoch)
+  uint64_t lost = 0;          // sequence numbers never received (RFC 3550 A.3, per SSRC epoch)
   uint64_t duplicates = 0;
-  uint64_t concealed = 0;   // 20 ms frames with audible concealment (within 60 ms of a loss)
+  uint64_t concealed = 0;  // 20 ms frames with audible concealment (within 60 ms of a loss)
   uint64_t resyncs = 0;
-  uint64_t inserted = 0;    // 10 ms subframes inserted to grow the delay
-  uint64_t dropped = 0;     // 10 ms subframes of real audio dropped to shrink the delay
-  uint64_t skipped = 0;     // 10 ms gaps closed instead of concealed to shrink the delay
+  uint64_t inserted = 0;  // 10 ms subframes inserted to grow the delay
+  uint64_t dropped = 0;   // 10 ms subframes of real audio dropped to shrink the delay
+  uint64_t skipped = 0;   // 10 ms gaps closed instead of concealed to shrink the delay
   double current_delay_ms = 0;
   double target_delay_ms = 0;
-  double jitter_ms = 0;     // RFC 3550 6.4.1 interarrival jitter
+  double jitter_ms = 0;            // RFC 3550 6.4.1 interarrival jitter
   double mean_added_delay_ms = 0;  // mean (playout - arrival) over played real subframes
 };
 
@@ -76,7 +76,7 @@ class JitterBuffer {
   static constexpr int kSlots = kRing / kSubframe + 2;
   static constexpr int kSeqWindow = 1024;
   static constexpr int kDelayWindow = 1000;  // 10 ms subframes: 10 s of audio
-  static constexpr int kMaxDropout = 3000;  // RFC 3550 A.1
+  static constexpr int kMaxDropout = 3000;   // RFC 3550 A.1
   static constexpr double kTsJumpMs = 1500;
   static constexpr int kAudibleConcealment = 6;  // subframes (60 ms), as Plc::kSilenceAfter
 
@@ -97,7 +97,7 @@ class JitterBuffer {
   std::vector<uint8_t> valid_;
   std::vector<double> slot_arrival_ms_;
   std::vector<uint64_t> seq_bits_;
-  std::vector<double> delays_;  // ring of relative delays (ms) of the last kDelayWindow packets
+  std::vector<double> delays_;       // ring of relative delays (ms) of the last kDelayWindow packets
   std::vector<uint32_t> histogram_;  // 1 ms bins of (relative delay - minimum)
   size_t delays_count_ = 0;
   size_t delays_next_ = 0;
@@ -110,19 +110,19 @@ class JitterBuffer {
   int64_t base_seq_ = 0, high_seq_ = 0;
   uint64_t epoch_seen_ = 0;
   bool ts_anchored_ = false;
-  int64_t high_ts_ = 0;      // extended ts of the newest packet
-  int64_t ts_offset_ = 0;    // timeline position = extended ts + ts_offset_
+  int64_t high_ts_ = 0;    // extended ts of the newest packet
+  int64_t ts_offset_ = 0;  // timeline position = extended ts + ts_offset_
   uint64_t lost_closed_ = 0;
 
   // Playout.
   bool started_ = false;
   bool have_cursor_ = false;
-  int64_t cursor_ = 0;        // timeline position of the next sample to play
-  double min_delay_ = 0;      // D: minimum relative delay (ms, at packet end) in the window
+  int64_t cursor_ = 0;    // timeline position of the next sample to play
+  double min_delay_ = 0;  // D: minimum relative delay (ms, at packet end) in the window
   uint64_t pulls_ = 0;
-  int waits_ = 0;             // consecutive subframes waited for a probably reordered packet
-  int missing_run_ = 0;       // consecutive concealed subframes
-  int over_frames_ = 0;       // consecutive pulls with at least 10 ms more delay than needed
+  int waits_ = 0;        // consecutive subframes waited for a probably reordered packet
+  int missing_run_ = 0;  // consecutive concealed subframes
+  int over_frames_ = 0;  // consecutive pulls with at least 10 ms more delay than needed
   double target_ms_ = 0;
   double last_transit_ = 0;
   bool have_transit_ = false;

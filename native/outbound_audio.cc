@@ -13,8 +13,8 @@ constexpr double kBytesPerMs = 8.0;
 }  // namespace
 
 OutboundAudio::OutboundAudio(ApiFormat format, CallCodec codec, int max_queue_ms)
-    : OutboundAudio(is_pcm(format) ? sample_rate(format) : 0, is_pcm(format) ? codec : g711_law(format), codec,
-                    max_queue_ms) {}
+    : OutboundAudio(is_pcm(format) ? sample_rate(format) : 0, is_pcm(format) ? codec : g711_law(format),
+                    codec, max_queue_ms) {}
 
 OutboundAudio::OutboundAudio(int pcm_rate, CallCodec codec, int max_queue_ms)
     : OutboundAudio(pcm_rate, codec, codec, max_queue_ms) {}
@@ -102,7 +102,8 @@ void OutboundAudio::push(const uint8_t* data, size_t len) {
     const size_t n = std::min(kChunkSamples, (len - off) / 2);
     const uint8_t* bytes = data + off;
     for (size_t i = 0; i < n; ++i) {
-      pcm_[i] = static_cast<int16_t>(static_cast<uint16_t>(bytes[2 * i]) | static_cast<uint16_t>(bytes[2 * i + 1]) << 8);
+      pcm_[i] = static_cast<int16_t>(static_cast<uint16_t>(bytes[2 * i]) |
+                                     static_cast<uint16_t>(bytes[2 * i + 1]) << 8);
     }
     append_pcm(pcm_.data(), n);
     off += 2 * n;

@@ -54,7 +54,7 @@ class OutboundAudio {
   // pcm_rate > 0: PCM16 at that rate in; 0: G.711 of g711_in in.
   OutboundAudio(int pcm_rate, CallCodec g711_in, CallCodec codec, int max_queue_ms);
 
-  bool pcm_in_;         // PCM16 in (else G.711 of g711_in_)
+  bool pcm_in_;  // PCM16 in (else G.711 of g711_in_)
   CallCodec g711_in_;
   CallCodec codec_;
   std::unique_ptr<Resampler> resampler_;  // only for PCM above 8 kHz

@@ -8,7 +8,7 @@
 namespace grok::media {
 namespace {
 constexpr float kAttenuationPerSample = 0.2f / Plc::kSubframe;  // 20 % per 10 ms (G.711 I.2.4)
-constexpr int kSpliceLen = 40;                                   // 5 ms crossfade after dropped samples
+constexpr int kSpliceLen = 40;                                  // 5 ms crossfade after dropped samples
 
 int16_t clip16(float v) {
   v = std::nearbyint(v);

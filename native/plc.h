@@ -14,10 +14,10 @@ namespace grok::media {
 
 class Plc {
  public:
-  static constexpr int kSubframe = 80;     // 10 ms at 8 kHz
-  static constexpr int kPitchMin = 40;     // 200 Hz
-  static constexpr int kPitchMax = 120;    // 66.7 Hz
-  static constexpr int kCorrLen = 160;     // 20 ms correlation window (Appendix I CORRLEN)
+  static constexpr int kSubframe = 80;   // 10 ms at 8 kHz
+  static constexpr int kPitchMin = 40;   // 200 Hz
+  static constexpr int kPitchMax = 120;  // 66.7 Hz
+  static constexpr int kCorrLen = 160;   // 20 ms correlation window (Appendix I CORRLEN)
   static constexpr int kHistory = kPitchMax * 3 + kCorrLen;
   static constexpr int kSilenceAfter = 6;  // subframes: silence after 60 ms
 
@@ -45,11 +45,11 @@ class Plc {
   float history_[kHistory];
   float pitch_buf_[kPitchMax * 3];
   int pitch_ = kPitchMin;
-  int periods_ = 1;     // pitch periods in use (1, 2, 3)
-  int buf_len_ = 0;     // samples in pitch_buf_ in use (periods_ * pitch_)
-  int pos_ = 0;         // read position in the repeated cycle
-  int erased_ = 0;      // consecutive concealed subframes
-  int ramp_left_ = 0;   // samples left in the start-of-erasure offset ramp
+  int periods_ = 1;    // pitch periods in use (1, 2, 3)
+  int buf_len_ = 0;    // samples in pitch_buf_ in use (periods_ * pitch_)
+  int pos_ = 0;        // read position in the repeated cycle
+  int erased_ = 0;     // consecutive concealed subframes
+  int ramp_left_ = 0;  // samples left in the start-of-erasure offset ramp
   float ramp_offset_ = 0;
   int ramp_len_ = 0;
   bool splice_pending_ = false;

@@ -72,23 +72,27 @@ inline int16_t to_int16(float y) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define GROK_FILTER_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define GROK_FILTER_VERSIONS 1
+#define GROK_FILTER_DEFAULT __attribute__((target("default")))
 #else
 #define GROK_FILTER_CLONES
 #define GROK_FILTER_VERSIONS 0
+#define GROK_FILTER_DEFAULT
 #endif
 
 inline void store(int16_t* out, size_t i, float y) { out[i] = to_int16(y); }
 inline void store(float* out, size_t i, float y) { out[i] = y; }
-inline void store_input(int16_t* out, size_t i, float x) { out[i] = static_cast<int16_t>(x); }  // an int16 value
+// x is an int16 value here.
+inline void store_input(int16_t* out, size_t i, float x) { out[i] = static_cast<int16_t>(x); }
 inline void store_input(float* out, size_t i, float x) { out[i] = x; }
 
 // The kernels are written once, for either output type, and inlined into the one entry point below
 // (GCC's target_clones does not apply to templates): int16 output rounds and saturates, float output
 // is the filter's own result. A pure-delay branch copies the input sample in both cases.
 template <typename Out>
-__attribute__((always_inline)) inline size_t filter_block_impl(const float* coefs, const int* delay_tap, int taps,
-                                                               int up, int down, const float* work, size_t block,
-                                                               int& phase, size_t& next_in, Out* out) {
+__attribute__((always_inline)) inline size_t filter_block_impl(const float* coefs, const int* delay_tap,
+                                                               int taps, int up, int down, const float* work,
+                                                               size_t block, int& phase, size_t& next_in,
+                                                               Out* out) {
   size_t produced = 0;
   int p = phase;
   size_t n = next_in;
@@ -160,9 +164,9 @@ __attribute__((always_inline)) inline void transposed_lanes(const float* const* 
 // Branches branch[0..P-1] (coefficients c[0..P-1]) for input steps [n, end); out points at the
 // output of step n, branch 0: the output of step n + i, branch p, is out[i * up + p].
 template <int W, int NB, int P, typename Out>
-__attribute__((always_inline)) inline void upsample_branches(const float* const* c, const int* branch, int taps,
-                                                             int up, const float* work, size_t n, size_t end,
-                                                             Out* out) {
+__attribute__((always_inline)) inline void upsample_branches(const float* const* c, const int* branch,
+                                                             int taps, int up, const float* work, size_t n,
+                                                             size_t end, Out* out) {
   constexpr size_t kGroup = NB * W;
   float acc[P][NB * W];
   for (; n + kGroup <= end; n += kGroup, out += kGroup * up) {
@@ -184,9 +188,9 @@ __attribute__((always_inline)) inline void upsample_branches(const float* const*
 // Outputs of input steps [next_in, block) (all of them: M = 1 blocks end on a whole input step);
 // returns the count. Pure-delay branches copy the input as in filter_block.
 template <int W, typename Out>
-__attribute__((always_inline)) inline size_t upsample_block_impl(const float* coefs, const int* delay_tap, int taps,
-                                                                 int up, const float* work, size_t block,
-                                                                 size_t& next_in, Out* out) {
+__attribute__((always_inline)) inline size_t upsample_block_impl(const float* coefs, const int* delay_tap,
+                                                                 int taps, int up, const float* work,
+                                                                 size_t block, size_t& next_in, Out* out) {
   const size_t n = next_in;
   if (n >= block) return 0;
   const float* c[kMaxUp];
@@ -214,7 +218,8 @@ __attribute__((always_inline)) inline size_t upsample_block_impl(const float* co
       upsample_branches<W, kWide ? 2 : 1, 5>(c, branch, taps, up, work, n, block, out);
       break;
     default:
-      for (int q = 0; q < fir; ++q) upsample_branches<W, 4, 1>(c + q, branch + q, taps, up, work, n, block, out);
+      for (int q = 0; q < fir; ++q)
+        upsample_branches<W, 4, 1>(c + q, branch + q, taps, up, work, n, block, out);
   }
   next_in = block;
   return (block - n) * up;
@@ -222,16 +227,17 @@ __attribute__((always_inline)) inline size_t upsample_block_impl(const float* co
 
 // Writes out16 when it is not null, else outf. Precondition: down == 1, phase 0, up <= kMaxUp.
 #if GROK_FILTER_VERSIONS
-__attribute__((target("arch=x86-64-v3"))) size_t upsample_block(const float* coefs, const int* delay_tap, int taps,
-                                                                 int up, const float* work, size_t block,
-                                                                 size_t& next_in, int16_t* out16, float* outf) {
+__attribute__((target("arch=x86-64-v3"))) size_t upsample_block(const float* coefs, const int* delay_tap,
+                                                                int taps, int up, const float* work,
+                                                                size_t block, size_t& next_in, int16_t* out16,
+                                                                float* outf) {
   return out16 ? upsample_block_impl<8>(coefs, delay_tap, taps, up, work, block, next_in, out16)
                : upsample_block_impl<8>(coefs, delay_tap, taps, up, work, block, next_in, outf);
 }
-__attribute__((target("default")))
 #endif
-size_t upsample_block(const float* coefs, const int* delay_tap, int taps, int up, const float* work, size_t block,
-                      size_t& next_in, int16_t* out16, float* outf) {
+GROK_FILTER_DEFAULT
+size_t upsample_block(const float* coefs, const int* delay_tap, int taps, int up, const float* work,
+                      size_t block, size_t& next_in, int16_t* out16, float* outf) {
 #ifdef __AVX__
   constexpr int kLanes = 8;
 #else
@@ -254,9 +260,10 @@ size_t filter_block(const float* coefs, const int* delay_tap, int taps, int up, 
 // zero. The block is split into M interleaved streams so that each of the M - 1 residues with
 // non-zero taps is one contiguous dot product; the centre tap is a single multiply.
 template <typename Out>
-__attribute__((always_inline)) inline size_t decimate_block_impl(const float* sub_coefs, int sub_len, int center_k,
-                                                                 float center_coef, int down, const float* work,
-                                                                 const float* streams, size_t stream_len, size_t block,
+__attribute__((always_inline)) inline size_t decimate_block_impl(const float* sub_coefs, int sub_len,
+                                                                 int center_k, float center_coef, int down,
+                                                                 const float* work, const float* streams,
+                                                                 size_t stream_len, size_t block,
                                                                  size_t& next_in, Out* out) {
   size_t produced = 0;
   size_t n = next_in;
@@ -284,12 +291,12 @@ __attribute__((always_inline)) inline size_t decimate_block_impl(const float* su
 
 GROK_FILTER_CLONES
 size_t decimate_block(const float* sub_coefs, int sub_len, int center_k, float center_coef, int down,
-                      const float* work, const float* streams, size_t stream_len, size_t block, size_t& next_in,
-                      int16_t* out16, float* outf) {
-  return out16 ? decimate_block_impl(sub_coefs, sub_len, center_k, center_coef, down, work, streams, stream_len,
-                                     block, next_in, out16)
-               : decimate_block_impl(sub_coefs, sub_len, center_k, center_coef, down, work, streams, stream_len,
-                                     block, next_in, outf);
+                      const float* work, const float* streams, size_t stream_len, size_t block,
+                      size_t& next_in, int16_t* out16, float* outf) {
+  return out16 ? decimate_block_impl(sub_coefs, sub_len, center_k, center_coef, down, work, streams,
+                                     stream_len, block, next_in, out16)
+               : decimate_block_impl(sub_coefs, sub_len, center_k, center_coef, down, work, streams,
+                                     stream_len, block, next_in, outf);
 }
 
 }  // namespace
@@ -372,7 +379,8 @@ Resampler::Resampler(int in_rate, int out_rate) : in_rate_(in_rate), out_rate_(o
       sub_len_ = ((taps_ + down_ - 1) / down_ + 7) / 8 * 8;
       sub_coefs_.assign(static_cast<size_t>(down_) * sub_len_, 0.0f);
       for (int k = 0; k < taps_; ++k) {
-        if ((k - center_k) % down_ != 0) sub_coefs_[static_cast<size_t>(k % down_) * sub_len_ + k / down_] = coefs_[k];
+        if ((k - center_k) % down_ != 0)
+          sub_coefs_[static_cast<size_t>(k % down_) * sub_len_ + k / down_] = coefs_[k];
       }
       stream_len_ = (taps_ - 1 + kBlock + down_ - 1) / down_ + sub_len_ + 8;
       streams_.assign(static_cast<size_t>(down_) * stream_len_, 0.0f);
@@ -380,9 +388,7 @@ Resampler::Resampler(int in_rate, int out_rate) : in_rate_(in_rate), out_rate_(o
   }
 }
 
-size_t Resampler::max_output(size_t n_in) const {
-  return (n_in * up_ + down_ - 1) / down_ + 1;
-}
+size_t Resampler::max_output(size_t n_in) const { return (n_in * up_ + down_ - 1) / down_ + 1; }
 
 size_t Resampler::process(const int16_t* in, size_t n_in, int16_t* out) {
   return run(in, nullptr, n_in, out, nullptr);
@@ -409,17 +415,19 @@ size_t Resampler::run(const int16_t* in16, const float* inf, size_t n_in, int16_
       const size_t filled = history + block;
       for (int st = 0; st < down_; ++st) {
         float* dst = streams_.data() + static_cast<size_t>(st) * stream_len_;
-        for (size_t i = static_cast<size_t>(st), j = 0; i < filled; i += static_cast<size_t>(down_), ++j) dst[j] = work_[i];
+        for (size_t i = static_cast<size_t>(st), j = 0; i < filled; i += static_cast<size_t>(down_), ++j)
+          dst[j] = work_[i];
       }
-      produced += decimate_block(sub_coefs_.data(), sub_len_, center_k_, coefs_[center_k_], down_, work_.data(),
-                                 streams_.data(), stream_len_, block, next_in_, out16 ? out16 + produced : nullptr,
-                                 outf ? outf + produced : nullptr);
+      produced += decimate_block(sub_coefs_.data(), sub_len_, center_k_, coefs_[center_k_], down_,
+                                 work_.data(), streams_.data(), stream_len_, block, next_in_,
+                                 out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);
     } else if (down_ == 1 && phase_ == 0 && up_ <= kMaxUp) {  // M = 1 blocks always end at phase 0
       produced += upsample_block(coefs_.data(), delay_tap_.data(), taps_, up_, work_.data(), block, next_in_,
                                  out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);
     } else {
-      produced += filter_block(coefs_.data(), delay_tap_.data(), taps_, up_, down_, work_.data(), block, phase_,
-                               next_in_, out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);
+      produced +=
+          filter_block(coefs_.data(), delay_tap_.data(), taps_, up_, down_, work_.data(), block, phase_,
+                       next_in_, out16 ? out16 + produced : nullptr, outf ? outf + produced : nullptr);
     }
     next_in_ -= block;
     std::memmove(work_.data(), work_.data() + block, history * sizeof(float));

@@ -35,7 +35,7 @@ class Resampler {
   int taps_;  // T: taps per polyphase branch (multiple of 8)
   double delay_out_;
   double stopband_db_;
-  std::vector<float> coefs_;  // up_ branches of taps_ coefficients, time-reversed
+  std::vector<float> coefs_;    // up_ branches of taps_ coefficients, time-reversed
   std::vector<int> delay_tap_;  // per branch: the only non-zero tap of a pure-delay branch, or -1
   std::vector<float> work_;
   // M-th band decimators only (see decimate_block): centre tap, per-residue taps, deinterleaved input.
@@ -43,8 +43,8 @@ class Resampler {
   int sub_len_ = 0;
   size_t stream_len_ = 0;
   std::vector<float> sub_coefs_;
-  std::vector<float> streams_;   // (taps_ - 1) history samples followed by one block of input
-  int phase_ = 0;             // position of the next output within L sub-steps
-  size_t next_in_ = 0;        // input index of the next output, relative to the current block
+  std::vector<float> streams_;  // (taps_ - 1) history samples followed by one block of input
+  int phase_ = 0;               // position of the next output within L sub-steps
+  size_t next_in_ = 0;          // input index of the next output, relative to the current block
 };
 }  // namespace grok::media

@@ -59,8 +59,8 @@ void samples(const uint8_t* bytes, size_t n) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const bool zero_ok = g711::linear_to_ulaw(0) == g711::kUlawSilence &&
-                              g711::linear_to_alaw(0) == g711::kAlawSilence && g711::linear_to_ulaw(-1) == 0x7F &&
-                              g711::linear_to_alaw(-1) == 0x55;
+                              g711::linear_to_alaw(0) == g711::kAlawSilence &&
+                              g711::linear_to_ulaw(-1) == 0x7F && g711::linear_to_alaw(-1) == 0x55;
   FUZZ_CHECK(zero_ok);
   FuzzedDataProvider in(data, size);
   while (in.remaining_bytes() > 0) {

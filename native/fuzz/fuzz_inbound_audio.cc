@@ -69,7 +69,8 @@ class InboundReceiver {
     for (int k = 0; k < 2; ++k) {
       switch (frame.sub[k]) {
         case JitterBuffer::Sub::Real:
-          if (same && !after_loss_) FUZZ_CHECK(std::memcmp(out_.get() + k * kSub, frame.bytes + k * kSub, kSub) == 0);
+          if (same && !after_loss_)
+            FUZZ_CHECK(std::memcmp(out_.get() + k * kSub, frame.bytes + k * kSub, kSub) == 0);
           after_loss_ = false;
           break;
         case JitterBuffer::Sub::RealAfterDrop:  // spliced: crossfaded from the concealment

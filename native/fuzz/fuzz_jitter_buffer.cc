@@ -49,7 +49,8 @@ class JitterReceiver {
 
   void push(const Packet& p, const uint8_t* payload, double arrival_ms) {
     const PushStatus s = jb_->push(p.seq, p.ts, p.ssrc, payload, p.n, arrival_ms);
-    if (p.n > size_t(JitterBuffer::kMaxPayload) || !std::isfinite(arrival_ms)) FUZZ_CHECK(s == PushStatus::Invalid);
+    if (p.n > size_t(JitterBuffer::kMaxPayload) || !std::isfinite(arrival_ms))
+      FUZZ_CHECK(s == PushStatus::Invalid);
     switch (s) {
       case PushStatus::Accepted:
         if (p.n > 0) ++stored_;

@@ -118,7 +118,8 @@ class Harness {
     if (modelled_) FUZZ_CHECK(model_.size() == queued);
     const auto& s = audio_->stats();
     // Every term is a multiple of 1/8 ms far below 2^50: the sums are exact.
-    FUZZ_CHECK(s.pushed_ms + s.padded_ms == s.played_ms + s.dropped_ms + s.overflow_dropped_ms + audio_->queued_ms());
+    FUZZ_CHECK(s.pushed_ms + s.padded_ms ==
+               s.played_ms + s.dropped_ms + s.overflow_dropped_ms + audio_->queued_ms());
   }
 
  private:

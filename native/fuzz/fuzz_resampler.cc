@@ -25,8 +25,8 @@ using grok::media::Resampler;
 struct Pair {
   int in, out;
 };
-constexpr Pair kPairs[] = {{8000, 16000},  {16000, 8000}, {8000, 24000},  {24000, 8000},
-                           {8000, 48000},  {48000, 8000}, {16000, 24000}, {24000, 16000}};
+constexpr Pair kPairs[] = {{8000, 16000}, {16000, 8000}, {8000, 24000},  {24000, 8000},
+                           {8000, 48000}, {48000, 8000}, {16000, 24000}, {24000, 16000}};
 constexpr size_t kMaxInput = size_t(1) << 14;  // samples per fuzz input (keeps exec/s up)
 constexpr int kMaxOps = 256;
 

@@ -34,7 +34,7 @@ struct Packet {
 // A little past the jitter buffer's limit, so oversized payloads are tried too.
 constexpr size_t kMaxFuzzPayload = media::JitterBuffer::kMaxPayload + 64;
 constexpr size_t kPtimes[] = {80, 160, 240, 320, 480, 960};  // 10..120 ms of 8 kHz G.711
-constexpr int kMaxCalls = 1024;                               // push + pull calls per input
+constexpr int kMaxCalls = 1024;                              // push + pull calls per input
 
 inline uint32_t lcg(uint32_t& s) {
   s = s * 1664525u + 1013904223u;
@@ -69,7 +69,8 @@ inline void fill_payload(const Packet& p, uint8_t* out) {
 
 template <typename Receiver>
 void run_rtp_script(FuzzedDataProvider& in, Receiver& rx) {
-  double clock = double(in.ConsumeIntegralInRange<uint32_t>(0, 1u << 30)) + in.ConsumeIntegral<uint8_t>() / 256.0;
+  double clock =
+      double(in.ConsumeIntegralInRange<uint32_t>(0, 1u << 30)) + in.ConsumeIntegral<uint8_t>() / 256.0;
   Packet next;
   next.seq = in.ConsumeIntegral<uint16_t>();
   next.ts = in.ConsumeIntegral<uint32_t>();
@@ -163,7 +164,7 @@ void run_rtp_script(FuzzedDataProvider& in, Receiver& rx) {
       case 8: {  // steady state: k packets at their ptime with jitter and loss, 20 ms ticks between
         const int k = in.ConsumeIntegralInRange<int>(1, 64);
         const uint32_t jitter_q = in.ConsumeIntegralInRange<uint32_t>(0, 800);  // quarter ms
-        const uint32_t loss = in.ConsumeIntegral<uint8_t>();                   // per 256, of packets
+        const uint32_t loss = in.ConsumeIntegral<uint8_t>();                    // per 256, of packets
         uint32_t s = in.ConsumeIntegral<uint32_t>();
         if (next.n == 0 || next.n > size_t(media::JitterBuffer::kMaxPayload)) next.n = 160;
         const double ptime_ms = double(next.n) / 8.0;
@@ -183,7 +184,8 @@ void run_rtp_script(FuzzedDataProvider& in, Receiver& rx) {
         }
         const double end = clock + k * ptime_ms;
         for (double t = clock + 20; t <= end; t += 20) events.push_back({t, true, {}});
-        std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) { return a.t < b.t; });
+        std::stable_sort(events.begin(), events.end(),
+                         [](const Event& a, const Event& b) { return a.t < b.t; });
         for (const Event& e : events) {
           if (e.tick) {
             pull(e.t);
@@ -204,8 +206,9 @@ void run_rtp_script(FuzzedDataProvider& in, Receiver& rx) {
         rx.check();
         break;
       default: {  // non-finite times (the bindings reject them; the core must too)
-        const double bad = in.ConsumeBool() ? std::numeric_limits<double>::quiet_NaN()
-                                            : std::numeric_limits<double>::infinity() * (in.ConsumeBool() ? 1 : -1);
+        const double bad = in.ConsumeBool()
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : std::numeric_limits<double>::infinity() * (in.ConsumeBool() ? 1 : -1);
         if (in.ConsumeBool()) {
           send(next, bad);
         } else {
