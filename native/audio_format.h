@@ -1,7 +1,7 @@
 // The two audio formats of a call, shared by InboundAudio, OutboundAudio and the bindings: the
 // call leg's RTP codec and the realtime API's format (the same in both directions). The names are
-// the strings the bindings take (src/media/audio-format.ts: apiFormatName, CallCodec); each has one
-// parser here, and the error messages list the names from the same tables.
+// the strings the bindings take (src/media/native-audio-format.ts: NativeFormatName, and CallCodec);
+// each has one parser here, and the error messages list the names from the same tables.
 #pragma once
 #include <cstddef>
 #include <string_view>

@@ -11,6 +11,7 @@ const peers = [
   ['espeak-ng', 'espeak-ng'],
   ['tcpdump', 'tcpdump'],
   ['baresip', 'baresip-core'],
+  ['clang-format', 'clang-format'], // npm run lint checks native/ formatting
 ];
 
 function has(cmd) {
