@@ -57,14 +57,18 @@ export const rtpDropReasons: readonly RtpDropReason[] = [
   'rtcp-foreign-source',
 ];
 
-/** An accepted inbound RTP packet, as handed to the call. `payload` is a view into the datagram. */
-export interface InboundRtpPacket {
+/** The RTP fields we read and write (RFC 3550 §5.1), the one list both directions share. */
+export interface RtpFields {
+  payloadType: number;
   seq: number;
   ts: number;
   ssrc: number;
-  payloadType: number;
   marker: boolean;
   payload: Buffer;
+}
+
+/** An accepted inbound RTP packet, as handed to the call. `payload` is a view into the datagram. */
+export interface InboundRtpPacket extends RtpFields {
   arrivalMs: number;
 }
 
@@ -153,14 +157,7 @@ export function parseRtpDatagram(
 }
 
 /** Serializes one outbound RTP packet with rtp.js. */
-export function serializeRtp(fields: {
-  payloadType: number;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  marker: boolean;
-  payload: Buffer;
-}): Buffer {
+export function serializeRtp(fields: RtpFields): Buffer {
   const packet = new RtpPacket();
   packet.setPayloadType(fields.payloadType);
   packet.setSequenceNumber(fields.seq);

@@ -2,15 +2,10 @@
 // talkspurt marker, and RFC 4733 events taking the place of audio while a digit is sent.
 // Pure state, no socket: the session serializes and sends what `next()` returns.
 import { randomInt } from 'node:crypto';
+import type { RtpFields } from './rtp-datagram.js';
 import { dtmfEventPackets, type DtmfOutPacket, type DtmfSendOptions } from './dtmf-event.js';
 
-export interface OutboundRtpFields {
-  payloadType: number;
-  seq: number;
-  ts: number;
-  ssrc: number;
-  marker: boolean;
-  payload: Buffer;
+export interface OutboundRtpFields extends RtpFields {
   /** The media clock's timestamp for this tick (differs from `ts` inside a DTMF event). */
   clockTs: number;
 }

@@ -19,6 +19,7 @@ import { DrachtioDialog, DrachtioIncomingCall } from './drachtio-call.js';
 import { DrachtioRegistration, type DrachtioRegistrationAccount } from './drachtio-registration.js';
 import { closeSrf, createSrf, type Srf, type SrfRequest, type SrfResponse } from './drachtio-srf-api.js';
 import { waitAtMost } from '../wait-at-most.js';
+import { CallAdmission } from '../call-admission.js';
 import { unsupportedOptionTags } from '../sip-extensions.js';
 
 export interface DrachtioConnection {
@@ -61,13 +62,11 @@ export class DrachtioBackend implements SignalingBackend {
   readonly #registrations: DrachtioRegistration[];
   readonly #dialogs = new Set<DrachtioDialog>();
   #handler: ((call: IncomingCall) => void) | null = null;
-  #activeCalls = 0;
+  readonly #admission: CallAdmission;
   #connected = false;
 
   constructor(options: DrachtioBackendOptions) {
-    if (!Number.isInteger(options.maxCalls) || options.maxCalls < 1) {
-      throw new RangeError(`maxCalls must be a positive integer, got ${options.maxCalls}`);
-    }
+    this.#admission = new CallAdmission(options.maxCalls, options.retryAfterSec);
     if (options.drachtio.mode === 'outbound' && options.registrations.length > 0) {
       throw new RangeError(
         'sip.registrations need sip.drachtio.mode inbound: in outbound mode drachtio-server connects only per call, so there is no standing connection to send REGISTER over',
@@ -93,7 +92,7 @@ export class DrachtioBackend implements SignalingBackend {
   }
 
   get activeCalls(): number {
-    return this.#activeCalls;
+    return this.#admission.active;
   }
 
   async start(): Promise<void> {
@@ -274,19 +273,19 @@ export class DrachtioBackend implements SignalingBackend {
       this.#endSession(req);
       return;
     }
-    if (this.#activeCalls >= this.#options.maxCalls || this.#handler === null) {
-      res.send(503, 'Service Unavailable', {
-        headers: { 'Retry-After': String(this.#options.retryAfterSec) },
-      });
+    const handler = this.#handler;
+    const slot = handler === null ? null : this.#admission.admit();
+    if (slot === null || handler === null) {
+      const { status, reason, retryAfter } = this.#admission.refusal;
+      res.send(status, reason, { headers: { 'Retry-After': retryAfter } });
       this.#endSession(req);
       return;
     }
-    this.#activeCalls++;
     let counted = true;
     const release = (): void => {
       if (!counted) return;
       counted = false;
-      this.#activeCalls--;
+      slot();
       this.#endSession(req);
     };
     const dialledUser = uriUser(req.uri) ?? uriUser(req.get('To') ?? '') ?? '';
@@ -304,7 +303,7 @@ export class DrachtioBackend implements SignalingBackend {
       },
     });
     try {
-      this.#handler(call);
+      handler(call);
     } catch (err) {
       this.#log.error(
         { err: (err as Error).message, callId: call.callId },

@@ -26,6 +26,7 @@ import { detached } from './sip-message-text.js';
 import { waitAtMost } from '../wait-at-most.js';
 import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
+import { CallAdmission } from '../call-admission.js';
 import { guardSipJs } from './sipjs-guards.js';
 import { ignore } from '../../observability/ignored-errors.js';
 
@@ -78,12 +79,10 @@ export class EmbeddedBackend implements SignalingBackend {
   /** BYEs we sent whose transaction is still open: stop() lets them finish before closing sockets. */
   readonly #byesInFlight = new Set<Promise<void>>();
   #handler: ((call: IncomingCall) => void) | null = null;
-  #activeCalls = 0;
+  readonly #admission: CallAdmission;
 
   constructor(options: EmbeddedBackendOptions) {
-    if (!Number.isInteger(options.maxCalls) || options.maxCalls < 1) {
-      throw new RangeError(`maxCalls must be a positive integer, got ${options.maxCalls}`);
-    }
+    this.#admission = new CallAdmission(options.maxCalls, options.retryAfterSec);
     const first = options.listen[0];
     if (first === undefined) throw new RangeError('at least one SIP listener is needed');
     this.#options = options;
@@ -98,7 +97,7 @@ export class EmbeddedBackend implements SignalingBackend {
       admit: (address) => rateLimit.admit(address),
       retryAfterSec: options.retryAfterSec,
       forceRport: options.forceRport ?? true,
-      atCapacity: () => this.#activeCalls >= this.#options.maxCalls,
+      atCapacity: () => this.#admission.full,
       screenRequest: (request, from) => this.#screen(request, from),
     };
     this.#ua = new UserAgent({
@@ -194,7 +193,7 @@ export class EmbeddedBackend implements SignalingBackend {
   }
 
   get activeCalls(): number {
-    return this.#activeCalls;
+    return this.#admission.active;
   }
 
   #screen(request: Core.IncomingRequestMessage, from: Received): boolean {
@@ -256,14 +255,15 @@ export class EmbeddedBackend implements SignalingBackend {
       transport: 'udp' as const,
     };
     this.#sources.delete(message.viaBranch);
-    if (this.#activeCalls >= this.#options.maxCalls || this.#handler === null) {
-      // RFC 3261 §21.5.4: tell the caller (or the trunk's failover) when to try again.
+    const handler = this.#handler;
+    const release = handler === null ? null : this.#admission.admit();
+    if (release === null || handler === null) {
+      const { status, retryAfter } = this.#admission.refusal;
       invitation
-        .reject({ statusCode: 503, extraHeaders: [`Retry-After: ${this.#options.retryAfterSec}`] })
+        .reject({ statusCode: status, extraHeaders: [`Retry-After: ${retryAfter}`] })
         .catch(ignore('embedded-backend.send-503'));
       return;
     }
-    this.#activeCalls++;
     let dialog: EmbeddedDialog | null = null;
     invitation.stateChange.addListener((state) => {
       if (state === SessionState.Established && dialog === null) {
@@ -271,7 +271,7 @@ export class EmbeddedBackend implements SignalingBackend {
         if (dialog !== null) this.#dialogs.add(dialog);
       }
       if (state === SessionState.Terminated) {
-        this.#activeCalls--;
+        release();
         if (dialog !== null) {
           this.#dialogs.delete(dialog);
           const bye = dialog.byeInFlight;
@@ -290,7 +290,7 @@ export class EmbeddedBackend implements SignalingBackend {
       requestUri: ruri?.toString() ?? '',
     });
     try {
-      this.#handler(call);
+      handler(call);
     } catch (err) {
       log.error({ err, callId: call.callId }, 'incoming-call handler threw; answering 500');
       call.reject(500);
