@@ -6,6 +6,7 @@ export type { ClientEvent, ClientEventType } from './client-events.js';
 export { parseServerMessage, type ServerEvent, type ServerEventType } from './server-events.js';
 export { classifyServerError, RealtimeConnectError, type RealtimeError } from './error-classification.js';
 export * from './realtime-session.js';
+export { connectRealtime } from './connect-realtime.js';
 export {
   startLocalAgent,
   type LocalAgent,

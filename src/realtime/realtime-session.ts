@@ -3,23 +3,19 @@
 // the server sends can throw into the call. Every frame dropped here or refused by the socket
 // (realtime-handshake.ts) is counted as rejected realtime input.
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
 import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
 import { durationMs, type AudioFormat } from '../audio/audio-format.js';
 import { formatFromSessionJson } from './session-audio-format.js';
 import type { ClientEvent } from './client-events.js';
-import { classifyServerError, localError, RealtimeConnectError } from './error-classification.js';
+import { localError } from './error-classification.js';
 import { openRealtimeSocket, rawText } from './realtime-handshake.js';
-import { droppedMessageReason, parseServerMessage, type ServerEvent } from './server-events.js';
-import { sessionConfigToJson, type SessionJson } from './session-config.js';
-import {
-  closeHandshakeMs,
-  functionCallBurst,
-  functionCallsPerSecond,
-  maxUnsentBytes,
-} from './socket-limits.js';
+import { droppedMessageReason, parseServerMessage } from './server-events.js';
+import type { SessionJson } from './session-config.js';
+import { closeHandshakeMs, maxUnsentBytes } from './socket-limits.js';
+import { FunctionCallGate } from './function-call-gate.js';
+import { mapServerEvent, type ServerEventSink } from './server-event-mapping.js';
 import type {
   ConnectRealtimeOptions,
   RealtimeCloseReason,
@@ -30,7 +26,6 @@ import type {
 export type * from './realtime-session-types.js';
 
 type State = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
-const maxRememberedCallIds = 256;
 
 export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   /** What the server reported in session.updated (falls back to what we asked for). */
@@ -61,21 +56,19 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #pendingAudio: Buffer[] = [];
   #pendingAudioBytes = 0;
   #activeResponseId: string | null = null;
-  readonly #seenCallIds = new Set<string>();
+  readonly #functionCalls = new FunctionCallGate();
   #holdEvents = false;
   #held: (() => void)[] = [];
   #closePromise: Promise<void> | null = null;
-  #functionCallTokens = functionCallBurst;
-  #functionCallTokensAtMs = performance.now();
 
-  /** Use connectRealtime(). */
+  /** Use connectRealtime() (connect-realtime.ts). */
   constructor(options: ConnectRealtimeOptions, url: URL, sessionJson: SessionJson) {
     super();
     this.#options = options;
     this.#url = url;
     this.#sessionJson = sessionJson;
     this.#log = (options.log ?? logger).child({ component: 'realtime' });
-    this.#source = options.source ?? sourceOf(options.log, url);
+    this.#source = options.source ?? `realtime:${url.host}`;
     this.#reconnectsLeft = options.reconnect === false ? 0 : 1;
     this.inputFormat = options.session.inputFormat;
     this.outputFormat = options.session.outputFormat;
@@ -296,115 +289,39 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
       return;
     }
     this.stats.eventsIn++;
-    guardInput('realtime', this.#source, () => this.#onEvent(parsed.event));
+    guardInput('realtime', this.#source, () => mapServerEvent(parsed.event, this.#sink));
   }
 
-  #onEvent(event: ServerEvent): void {
-    switch (event.type) {
-      case 'input_audio_buffer.speech_started':
-        return this.#emitEvent('speech_started', {
-          audioStartMs: event.audio_start_ms,
-          itemId: event.item_id,
-        });
-      case 'input_audio_buffer.speech_stopped':
-        return this.#emitEvent('speech_stopped', { audioEndMs: event.audio_end_ms, itemId: event.item_id });
-      case 'conversation.item.input_audio_transcription.delta':
-        return this.#emitEvent('transcript', {
-          role: 'user',
-          text: event.delta,
-          final: false,
-          itemId: event.item_id,
-        });
-      case 'conversation.item.input_audio_transcription.completed':
-        return this.#emitEvent('transcript', {
-          role: 'user',
-          text: event.transcript,
-          final: true,
-          itemId: event.item_id,
-        });
-      case 'response.created':
-        this.#activeResponseId = event.response.id;
-        return this.#emitEvent('response_started', { responseId: event.response.id });
-      case 'response.output_audio.delta': {
-        const chunk = Buffer.from(event.delta, 'base64');
-        this.stats.audioBytesIn += chunk.length;
-        if (chunk.length === 0) return;
-        return this.#emitEvent('audio', { chunk, itemId: event.item_id, responseId: event.response_id });
+  /** What the event mapping (server-event-mapping.ts) does to this session. */
+  readonly #sink: ServerEventSink = {
+    emit: (name, ...args) => this.#emitEvent(name, ...args),
+    responseStarted: (responseId) => {
+      this.#activeResponseId = responseId;
+    },
+    responseDone: (responseId) => {
+      if (this.#activeResponseId === responseId) this.#activeResponseId = null;
+    },
+    audioBytesIn: (bytes) => {
+      this.stats.audioBytesIn += bytes;
+    },
+    functionCall: (callId, name, args) => {
+      const verdict = this.#functionCalls.admit(callId);
+      if (verdict === 'duplicate') {
+        this.stats.duplicateFunctionCalls++;
+      } else if (verdict === 'over-rate') {
+        this.stats.droppedFunctionCalls++;
+        rejectedInputs.reject('realtime', this.#source, 'function calls over rate');
+      } else {
+        this.#emitEvent('function_call', { callId, name, arguments: args });
       }
-      case 'response.output_audio_transcript.delta':
-        return this.#emitEvent('transcript', {
-          role: 'agent',
-          text: event.delta,
-          final: false,
-          itemId: event.item_id,
-        });
-      case 'response.output_audio_transcript.done':
-        return this.#emitEvent('transcript', {
-          role: 'agent',
-          text: event.transcript,
-          final: true,
-          itemId: event.item_id,
-        });
-      case 'response.function_call_arguments.done':
-        return this.#onFunctionCall(event.call_id, event.name, event.arguments);
-      case 'response.output_item.done':
-        if (event.item.type === 'function_call' && event.item.call_id !== undefined) {
-          this.#onFunctionCall(event.item.call_id, event.item.name ?? '', event.item.arguments ?? '{}');
-        }
-        return;
-      case 'response.done':
-        for (const item of event.response.output ?? []) {
-          if (item.type === 'function_call' && item.call_id !== undefined && item.status !== 'incomplete') {
-            this.#onFunctionCall(item.call_id, item.name ?? '', item.arguments ?? '{}');
-          }
-        }
-        if (this.#activeResponseId === event.response.id) this.#activeResponseId = null;
-        return this.#emitEvent('response_done', {
-          responseId: event.response.id,
-          status: event.response.status,
-        });
-      case 'error': {
-        const classified = classifyServerError(event.error);
-        if (classified.benign) this.#log.debug({ error: classified }, 'benign realtime error');
-        this.#emitEvent('error', classified);
-        if (classified.fatal) this.#abort('fatal_error', classified.message);
-        return;
-      }
-      case 'session.updated':
-        this.#adoptFormats(event.session);
-        return;
-      default:
-        // ping, item/part framing, committed/cleared: nothing to do (ping: xAI keep-alive).
-        return;
-    }
-  }
-
-  #onFunctionCall(callId: string, name: string, args: string): void {
-    // Grok may announce one call more than once (arguments.done, output_item.done, response.done).
-    if (this.#seenCallIds.has(callId)) {
-      this.stats.duplicateFunctionCalls++;
-      return;
-    }
-    if (this.#seenCallIds.size >= maxRememberedCallIds) this.#seenCallIds.clear();
-    this.#seenCallIds.add(callId);
-    if (!this.#takeFunctionCallToken()) {
-      this.stats.droppedFunctionCalls++;
-      rejectedInputs.reject('realtime', this.#source, 'function calls over rate');
-      return;
-    }
-    this.#emitEvent('function_call', { callId, name, arguments: args });
-  }
-
-  /** Token bucket: functionCallBurst at once, then functionCallsPerSecond. */
-  #takeFunctionCallToken(): boolean {
-    const nowMs = performance.now();
-    const refill = ((nowMs - this.#functionCallTokensAtMs) * functionCallsPerSecond) / 1000;
-    this.#functionCallTokens = Math.min(functionCallBurst, this.#functionCallTokens + refill);
-    this.#functionCallTokensAtMs = nowMs;
-    if (this.#functionCallTokens < 1) return false;
-    this.#functionCallTokens--;
-    return true;
-  }
+    },
+    serverError: (classified) => {
+      if (classified.benign) this.#log.debug({ error: classified }, 'benign realtime error');
+      this.#emitEvent('error', classified);
+      if (classified.fatal) this.#abort('fatal_error', classified.message);
+    },
+    sessionUpdated: (session) => this.#adoptFormats(session),
+  };
 
   #onSocketClose(ws: WebSocket, code: number, reason: string, cause: string | undefined): void {
     if (ws !== this.#ws || this.#state === 'closing' || this.#state === 'closed') return;
@@ -460,44 +377,4 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#pendingAudioBytes = 0;
     this.#emitEvent('closed', closed);
   }
-}
-
-/**
- * Where this session's rejected input is logged from: the call id when the call-scoped logger
- * carries one (the boundary logs once per source and kind, so one bad server logs once per
- * call, not once per process), else the server's host.
- */
-function sourceOf(log: Logger | undefined, url: URL): string {
-  const callId = (log?.bindings() as { callId?: unknown } | undefined)?.callId;
-  return typeof callId === 'string' && callId !== '' ? `call:${callId}` : `realtime:${url.host}`;
-}
-
-/**
- * Connects, runs the handshake and resolves with a ready session. Rejects with a
- * RealtimeConnectError (code: invalid_config, invalid_url, unauthorized, http_<status>,
- * connect_failed, closed_during_handshake, handshake_timeout, or the server's error code).
- */
-export async function connectRealtime(options: ConnectRealtimeOptions): Promise<RealtimeSession> {
-  let sessionJson: SessionJson;
-  let url: URL;
-  try {
-    sessionJson = sessionConfigToJson(options.session);
-  } catch (err) {
-    throw new RealtimeConnectError('invalid_config', `realtime session config: ${(err as Error).message}`);
-  }
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new RealtimeConnectError('invalid_url', `realtime url is not a URL: ${String(options.url)}`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new RealtimeConnectError(
-      'invalid_url',
-      `realtime url must be ws:// or wss://, got ${url.protocol}`,
-    );
-  }
-  if (options.model !== undefined) url.searchParams.set('model', options.model);
-  const session = new RealtimeSession(options, url, sessionJson);
-  await session.open();
-  return session;
 }

@@ -1,7 +1,7 @@
 // The local agent in echo mode over a real socket: a synthetic utterance goes in, the VAD marks
 // it, and the same audio comes back — byte-exact for G.711, sample-exact for PCM.
 import t from 'tap';
-import { connectRealtime } from '../../src/realtime/realtime-session.js';
+import { connectRealtime } from '../../src/realtime/connect-realtime.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
 import { bytesPerMs, formatName, type AudioFormat } from '../../src/audio/audio-format.js';
 import { decodeToLinear } from '../../src/realtime/local-agent/echo-transcoder.js';

@@ -2,7 +2,8 @@
 // once, garbage from the server, a dropped socket (reconnect once), a drop mid-answer, fatal
 // errors, and misuse of the client API.
 import t, { type Test } from 'tap';
-import { connectRealtime, type ConnectRealtimeOptions } from '../../src/realtime/realtime-session.js';
+import { connectRealtime } from '../../src/realtime/connect-realtime.js';
+import type { ConnectRealtimeOptions } from '../../src/realtime/realtime-session.js';
 import {
   startLocalAgent,
   type LocalAgentOptions,

@@ -3,7 +3,7 @@
 // closed.
 import t from 'tap';
 import { createServer } from 'node:net';
-import { connectRealtime } from '../../src/realtime/realtime-session.js';
+import { connectRealtime } from '../../src/realtime/connect-realtime.js';
 import { RealtimeConnectError } from '../../src/realtime/error-classification.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
 import { formatName, type AudioFormat } from '../../src/audio/audio-format.js';

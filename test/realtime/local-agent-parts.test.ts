@@ -19,7 +19,7 @@ import { parseServerMessage } from '../../src/realtime/server-events.js';
 import { classifyServerError } from '../../src/realtime/error-classification.js';
 import { formatFromSessionJson } from '../../src/realtime/session-audio-format.js';
 import { parseLocalAgentArgs, runLocalAgentCli } from '../../src/realtime/local-agent-cli.js';
-import { connectRealtime } from '../../src/realtime/realtime-session.js';
+import { connectRealtime } from '../../src/realtime/connect-realtime.js';
 
 t.test('G.711 tables agree with the native core for all 65536 inputs and 256 codes', async (t) => {
   const all = new Int16Array(65536);

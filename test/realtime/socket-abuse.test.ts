@@ -19,11 +19,11 @@ import { MediaClock, mediaClock } from '../../src/media/media-clock.js';
 import { rejectedInputs } from '../../src/observability/rejected-input.js';
 import type { AudioFormat } from '../../src/audio/audio-format.js';
 import { startLocalAgent } from '../../src/realtime/local-agent/local-agent-server.js';
-import {
-  connectRealtime,
-  type ConnectRealtimeOptions,
-  type RealtimeSession,
-  type RealtimeSessionEvents,
+import { connectRealtime } from '../../src/realtime/connect-realtime.js';
+import type {
+  ConnectRealtimeOptions,
+  RealtimeSession,
+  RealtimeSessionEvents,
 } from '../../src/realtime/realtime-session.js';
 import { maxRealtimeFrameBytes } from '../../src/realtime/socket-limits.js';
 import { StalledFrameWatch } from '../../src/realtime/stalled-frame-watch.js';
