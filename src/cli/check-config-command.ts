@@ -1,21 +1,75 @@
-// `grok-sip check-config`: validates a config file and prints the effective config, secrets masked.
-// Exit 0 when valid, 1 with one line per problem (key path, bad value, what is allowed) when not.
+// `grok-sip check-config [FILE]`: validates a config file and prints the effective config, secrets
+// masked. The file is a positional argument (as `promtool check config FILE`) or `--config/-c`
+// (as `start`); given both ways it must be the same file. Exit 0 when valid, 1 with one line per
+// problem (key path, bad value, what is allowed) when not or when the file is missing or cannot be
+// read, 2 on a usage error.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, maskSecrets } from '../config/load-config.js';
 
-const usage = 'usage: grok-sip check-config [--config sip-config/grok-sip.yaml]';
+const defaultFile = 'sip-config/grok-sip.yaml';
+
+const usage = `usage: grok-sip check-config [FILE]
+       grok-sip check-config --config FILE
+
+Validates a configuration file and prints the effective configuration, secrets masked.
+
+  FILE, -c, --config FILE  the file to check (default ${defaultFile}); given both
+                           ways, both must name the same file
+  -h, --help               this text
+
+exit status: 0 valid, 1 invalid (one line per problem), missing or unreadable, 2 usage error`;
+
+class UsageError extends Error {}
+
+/** The file to check, from `FILE` and/or `--config FILE`; a UsageError when they disagree. */
+function fileFrom(argv: readonly string[]): { file: string } | { help: true } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    // parseArgs names the unknown option or the missing value.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { help: true };
+  if (positionals.length > 1) {
+    throw new UsageError(`one config file at a time (got ${positionals.length}: ${positionals.join(', ')})`);
+  }
+  const positional = positionals[0];
+  const option = values.config;
+  if (positional !== undefined && option !== undefined && path.resolve(positional) !== path.resolve(option)) {
+    throw new UsageError(`two different config files: '${positional}' and --config '${option}'`);
+  }
+  const file = positional ?? option ?? defaultFile;
+  if (file === '') throw new UsageError('the config file name is empty');
+  return { file };
+}
 
 export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
-    strict: true,
-  });
-  if (values.help === true) {
+  let args;
+  try {
+    args = fileFrom(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`grok-sip check-config: ${err.message}\n\n${usage}`);
+    return 2;
+  }
+  if ('help' in args) {
     console.log(usage);
     return 0;
   }
-  const file = values.config ?? 'sip-config/grok-sip.yaml';
+  const { file } = args;
+  if (!existsSync(file)) {
+    console.error(`${file}: no such file`);
+    return 1;
+  }
   try {
     const config = loadConfig(file);
     console.log(JSON.stringify(maskSecrets(config), null, 2));

@@ -32,3 +32,54 @@ t.test('a broken file names the key, the bad value and what is allowed', async (
   t.match(r.stderr, /sip\.listen\[0\]\.port/);
   t.match(r.stderr, /70000/);
 });
+
+t.test('the file as a positional argument, as `promtool check config FILE`', async (t) => {
+  const dir = t.testdir();
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, 'sip:\n  listn: []\n');
+  const r = checkConfig(bad);
+  t.equal(r.status, 1, 'the positional file is the one checked');
+  t.match(r.stderr, /sip\.listn: unknown key/);
+
+  const good = checkConfig('sip-config/grok-sip.yaml');
+  t.equal(good.status, 0, good.stderr);
+  t.equal((JSON.parse(good.stdout) as { sip: { listen: { port: number }[] } }).sip.listen[0]?.port, 5060);
+  const both = checkConfig('sip-config/grok-sip.yaml', '-c', './sip-config/grok-sip.yaml');
+  t.equal(both.status, 0, `the same file both ways is fine ${both.stderr}`);
+});
+
+t.test('two different files, or two positionals: a usage error, exit 2', async (t) => {
+  const dir = t.testdir();
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, 'sip: 1\n');
+  for (const args of [
+    ['sip-config/grok-sip.yaml', '--config', bad],
+    ['-c', bad, 'sip-config/grok-sip.yaml'],
+    ['sip-config/grok-sip.yaml', bad],
+  ]) {
+    const r = checkConfig(...args);
+    t.equal(r.status, 2, args.join(' '));
+    t.equal(r.stdout, '', 'nothing checked');
+    t.match(r.stderr, /grok-sip check-config: (two different config files|one config file at a time)/);
+    t.match(r.stderr, /usage: grok-sip check-config \[FILE\]/);
+  }
+  const unknown = checkConfig('--conifg', bad);
+  t.equal(unknown.status, 2, 'an unknown option too');
+  t.match(unknown.stderr, /--conifg/);
+});
+
+t.test('a missing file: exit 1, named', async (t) => {
+  const missing = path.join(t.testdir(), 'nope.yaml');
+  for (const args of [[missing], ['--config', missing]]) {
+    const r = checkConfig(...args);
+    t.equal(r.status, 1, args.join(' '));
+    t.equal(r.stderr.trim(), `${missing}: no such file`);
+  }
+});
+
+t.test('--help prints both forms and the exit statuses', async (t) => {
+  const r = checkConfig('--help');
+  t.equal(r.status, 0);
+  t.match(r.stdout, /grok-sip check-config \[FILE\]\n\s+grok-sip check-config --config FILE/);
+  t.match(r.stdout, /0 valid, 1 invalid/);
+});
