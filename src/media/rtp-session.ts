@@ -1,6 +1,6 @@
 // One call's RTP/RTCP session: two UDP sockets from the port pool, inbound datagrams parsed at
 // the edge and handed up as packets, outbound frames paced by the media clock, symmetric-RTP
-// latching, RTCP SR/RR every ~5 s and the RTP inactivity timeout.
+// latching and the RTP inactivity timeout; RTCP statistics and reports in rtcp-reporting.ts.
 //
 // Every datagram is handled inside the input boundary (observability/rejected-input.ts): an
 // exception anywhere in parsing it or in what the listeners do with it is a counted drop of kind
@@ -22,15 +22,8 @@ import {
   type DtmfSendOptions,
 } from './dtmf-event.js';
 import type { PortPair } from './port-pool.js';
-import {
-  buildRtcpReport,
-  nextReportDelayMs,
-  parseRtcpReport,
-  ReceptionStats,
-  roundTripMs,
-  SenderStats,
-  type RtcpReport,
-} from './rtcp-reports.js';
+import { parseRtcpReport, type RtcpReport } from './rtcp-reports.js';
+import { RtcpReporting, type RemoteReceptionReport } from './rtcp-reporting.js';
 import {
   parseRtpDatagram,
   rtpDropReasons,
@@ -43,6 +36,7 @@ import { RtpOutboundStream } from './rtp-outbound-stream.js';
 
 export type { InboundRtpPacket, RtpDropReason } from './rtp-datagram.js';
 export type { UdpAddress } from './rtp-latch.js';
+export type { RemoteReceptionReport } from './rtcp-reporting.js';
 
 /** RFC 3389 comfort noise, static PT 13: many peers send it during silence without negotiating it. */
 export const comfortNoisePayloadType = 13;
@@ -83,14 +77,6 @@ export interface RtpSessionEvents {
   timeout: [silentMs: number];
 }
 
-/** What the peer's reports say about the stream we send. */
-export interface RemoteReceptionReport {
-  fractionLost: number;
-  cumulativeLost: number;
-  jitterMs: number;
-  rttMs: number | undefined;
-}
-
 export interface RtpSessionStats {
   packetsIn: number;
   bytesIn: number;
@@ -129,22 +115,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #accepted: ReadonlySet<number>;
   readonly #clockRate: number;
   readonly #maxDatagramBytes: number;
-  readonly #rtcpIntervalMs: number;
-  readonly #cname: string;
   readonly #log: Logger;
   readonly #logOnce = new LogOnce();
   readonly #latch: RtpLatch;
   #lastSourceAddress = '';
   #lastSource = '';
-  readonly #sender: SenderStats;
-  #sentSinceReport = false;
+  readonly #rtcp: RtcpReporting;
   // Inbound
-  #reception: ReceptionStats | undefined;
   readonly #dtmfReceiver = new DtmfReceiver();
   #lastInboundMs: number;
   #rtpTimeoutMs: number;
   #timeoutTimer: NodeJS.Timeout | undefined;
-  #rtcpTimer: NodeJS.Timeout | undefined;
   #timedOut = false;
   #closed: Promise<void> | undefined;
   readonly #stats = {
@@ -159,7 +140,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     dtmfIn: 0,
   };
   readonly #dropped = Object.fromEntries(rtpDropReasons.map((r) => [r, 0])) as Record<RtpDropReason, number>;
-  #outbound: RemoteReceptionReport | undefined;
 
   constructor(options: RtpSessionOptions) {
     super();
@@ -187,19 +167,28 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     });
     this.ssrc = this.#out.ssrc;
     this.#maxDatagramBytes = options.maxDatagramBytes ?? 1500;
-    this.#rtcpIntervalMs = options.rtcpIntervalMs ?? 5000;
     this.#rtpTimeoutMs = options.rtpTimeoutMs ?? 0;
-    this.#cname = options.cname ?? `grok-sip-${this.ssrc.toString(16)}@${pair.address}`;
     this.#log = (options.logger ?? rootLogger).child({ rtpPort: pair.rtpPort });
     this.#latch = new RtpLatch(options.remote);
-    this.#sender = new SenderStats(this.#clockRate);
+    this.#rtcp = new RtcpReporting({
+      ssrc: this.ssrc,
+      cname: options.cname ?? `grok-sip-${this.ssrc.toString(16)}@${pair.address}`,
+      clockRate: this.#clockRate,
+      intervalMs: options.rtcpIntervalMs ?? 5000,
+      send: (bytes) => {
+        const to = this.#latch.rtcpDestination;
+        if (to === undefined) return false;
+        this.#stats.rtcpOut++;
+        pair.rtcpSocket.send(bytes, to.port, to.address, this.#onSendDone);
+        return true;
+      },
+    });
     this.#lastInboundMs = performance.now();
     pair.rtpSocket.on('message', this.#onRtpDatagram);
     pair.rtcpSocket.on('message', this.#onRtcpDatagram);
     pair.rtpSocket.on('error', this.#onSocketError);
     pair.rtcpSocket.on('error', this.#onSocketError);
     this.#armTimeout();
-    this.#rtcpTimer = setTimeout(this.#onRtcpTimer, nextReportDelayMs(this.#rtcpIntervalMs));
   }
 
   /** Where our RTP goes now (latched source, else the SDP address). */
@@ -237,8 +226,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const bytes = serializeRtp(packet);
     this.#stats.packetsOut++;
     this.#stats.bytesOut += bytes.length;
-    this.#sender.onSent(packet.clockTs, packet.payload.length, nowMs);
-    this.#sentSinceReport = true;
+    this.#rtcp.rtpSent(packet.clockTs, packet.payload.length, nowMs);
     this.#pair.rtpSocket.send(bytes, to.port, to.address, this.#onSendDone);
   }
 
@@ -299,10 +287,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#stats.packetsIn++;
     this.#stats.bytesIn += datagram.length;
     this.#lastInboundMs = arrivalMs;
-    if (this.#reception === undefined || this.#reception.ssrc !== parsed.ssrc) {
-      this.#reception = new ReceptionStats(parsed.ssrc, parsed.seq, this.#clockRate);
-    }
-    this.#reception.onRtp(parsed.seq, parsed.ts, arrivalMs, !isEvent);
+    this.#rtcp.rtpReceived(parsed.ssrc, parsed.seq, parsed.ts, arrivalMs, !isEvent);
     if (isEvent) {
       this.emit('telephone-event', parsed);
       const digit = this.#dtmfReceiver.receive(parsed); // payload length checked above
@@ -352,24 +337,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#latch.latchRtcp(from);
     this.#stats.rtcpIn++;
     this.#lastInboundMs = arrivalMs;
-    for (const report of reports) {
-      if (report.kind === 'bye') {
-        this.emit('bye', report.ssrcs, report.reason);
-        continue;
-      }
-      if (report.kind === 'sr' && this.#reception?.ssrc === report.ssrc) {
-        this.#reception.onSenderReport(report.ntp, arrivalMs);
-      }
-      const aboutUs = report.reports.find((b) => b.ssrc === this.ssrc);
-      if (aboutUs !== undefined) {
-        this.#outbound = {
-          fractionLost: aboutUs.fractionLost,
-          cumulativeLost: aboutUs.totalLost,
-          jitterMs: (aboutUs.jitter * 1000) / this.#clockRate,
-          rttMs: roundTripMs(aboutUs, arrivalMs),
-        };
-      }
-    }
+    this.#rtcp.reportsReceived(reports, arrivalMs);
+    for (const report of reports) if (report.kind === 'bye') this.emit('bye', report.ssrcs, report.reason);
     this.emit('rtcp', reports);
   }
 
@@ -394,32 +363,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#armTimeout();
   };
 
-  readonly #onRtcpTimer = (): void => {
-    this.#rtcpTimer = setTimeout(this.#onRtcpTimer, nextReportDelayMs(this.#rtcpIntervalMs));
-    this.sendRtcpReport();
-  };
-
-  /** Sends a report now (also done every ~rtcpIntervalMs); `bye` appends an RTCP BYE. */
+  /** Sends an RTCP report now (also done every ~rtcpIntervalMs); `bye` appends an RTCP BYE. */
   sendRtcpReport(bye?: string): void {
-    const to = this.#latch.rtcpDestination;
-    if (to === undefined) return;
-    const nowMs = performance.now();
-    const { bytes } = buildRtcpReport({
-      ssrc: this.ssrc,
-      cname: this.#cname,
-      nowMs,
-      // RFC 3550 §6.4: SR only if we sent RTP since the previous report.
-      ...(this.#sentSinceReport ? { sender: this.#sender } : {}),
-      reports: this.#reception === undefined ? [] : [this.#reception.report(nowMs)],
-      ...(bye === undefined ? {} : { bye }),
-    });
-    this.#sentSinceReport = false;
-    this.#stats.rtcpOut++;
-    this.#pair.rtcpSocket.send(bytes, to.port, to.address, this.#onSendDone);
+    this.#rtcp.sendReport(bye);
   }
 
   get stats(): RtpSessionStats {
-    const r = this.#reception;
+    const r = this.#rtcp.reception;
     return {
       ...this.#stats,
       dtmfOut: this.#out.dtmfSent,
@@ -437,7 +387,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
               fractionLost: r.lastFractionLost,
               jitterMs: r.jitterMs,
             },
-      outbound: this.#outbound,
+      outbound: this.#rtcp.outbound,
     };
   }
 
@@ -450,9 +400,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.#log.warn({ err }, 'RTCP BYE not sent');
     }
     if (this.#timeoutTimer !== undefined) clearTimeout(this.#timeoutTimer);
-    if (this.#rtcpTimer !== undefined) clearTimeout(this.#rtcpTimer);
+    this.#rtcp.stop();
     this.#timeoutTimer = undefined;
-    this.#rtcpTimer = undefined;
     this.#out.cancelDtmf();
     this.#pair.rtpSocket.off('message', this.#onRtpDatagram);
     this.#pair.rtcpSocket.off('message', this.#onRtcpDatagram);
