@@ -52,7 +52,12 @@ function fileFrom(argv: readonly string[]): { file: string } | { help: true } {
   return { file };
 }
 
-export async function run(argv: readonly string[]): Promise<number> {
+// Synchronous work behind the commands' common async signature (main.ts).
+export function run(argv: readonly string[]): Promise<number> {
+  return Promise.resolve(check(argv));
+}
+
+function check(argv: readonly string[]): number {
   let args;
   try {
     args = fileFrom(argv);
