@@ -3,14 +3,8 @@
 // ~intervalMs (randomized, §6.3.1) and on close with a BYE, and what the peer's reports say about
 // the stream we send. No socket here: rtp-session.ts hands datagrams in and sends what comes out.
 import { performance } from 'node:perf_hooks';
-import {
-  buildRtcpReport,
-  nextReportDelayMs,
-  ReceptionStats,
-  roundTripMs,
-  SenderStats,
-  type RtcpReport,
-} from './rtcp-reports.js';
+import { buildRtcpReport, type RtcpReport } from './rtcp-reports.js';
+import { nextReportDelayMs, ReceptionStats, roundTripMs, SenderStats } from './rtcp-statistics.js';
 
 /** What the peer's reports say about the stream we send. */
 export interface RemoteReceptionReport {

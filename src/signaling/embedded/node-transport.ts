@@ -10,6 +10,7 @@ import type { SipTransportName } from '../signaling-backend.js';
 import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.js';
 import {
   checkMessage,
+  rfc2543Contact,
   refuseRequest,
   refuseStartLine,
   statelessResponse,
@@ -18,7 +19,6 @@ import {
 import type { SipLimits } from '../sip-limits.js';
 import { SipSockets, type ListenerSpec, type Received } from './sip-sockets.js';
 import {
-  detached,
   findHeader,
   headerName,
   joinMessage,
@@ -30,6 +30,7 @@ import {
 } from './sip-message-text.js';
 import { peerBranch, transactionBranch } from './transaction-key.js';
 import { UdpRetransmitter } from './udp-retransmission.js';
+import { CallListeners } from './call-listeners.js';
 
 export interface NodeTransportOptions {
   readonly listen: readonly ListenerSpec[];
@@ -57,9 +58,6 @@ export interface NodeTransportOptions {
 
 /** Requests we answered for a branch: where the answers go on TCP (the connection it came on). */
 const BRANCH_MEMORY_MS = 64 * 500;
-/** Calls whose UDP listener is remembered (node-transport #callListeners). */
-const MAX_CALL_LISTENERS = 10_000;
-const MAX_CALL_ID_CHARS = 256;
 
 export class NodeTransport implements Transport {
   readonly protocol = 'UDP';
@@ -76,8 +74,7 @@ export class NodeTransport implements Transport {
   readonly #stateEmitter = new EmitterImpl<TransportState>();
   /** Via branch of a received request → where it came from (for the responses). */
   readonly #branches = new Map<string, { from: Received; atMs: number }>();
-  /** Call-ID → local port of the UDP listener its requests came in on (our requests in it leave there). */
-  readonly #callListeners = new Map<string, string>();
+  readonly #callListeners = new CallListeners();
   /** Via host we wrote instead of sip.js's (dual stack) → sip.js's, restored on responses. */
   readonly #viaHostSwaps = new Map<string, string>();
   #state: TransportState = TransportState.Disconnected;
@@ -212,7 +209,7 @@ export class NodeTransport implements Transport {
   #udpListenerFor(head: MessageHead, method: string, host: string): number | undefined {
     if (method.toUpperCase() === 'REGISTER') return this.sockets.port('udp');
     const callId = findHeader(head, 'call-id');
-    const known = callId === undefined ? undefined : this.#callListeners.get(callId);
+    const known = this.#callListeners.get(callId);
     if (known !== undefined && this.sockets.udpAddress(Number(known)) !== undefined) return Number(known);
     return this.sockets.udpPortFor(host);
   }
@@ -332,7 +329,7 @@ export class NodeTransport implements Transport {
       const stamped = stampReceived(asked, from.address, from.port);
       writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
       this.#branches.set(branch, { from, atMs: Date.now() });
-      if (from.transport === 'udp') this.#rememberCallListener(findHeader(head, 'call-id'), from.via);
+      if (from.transport === 'udp') this.#callListeners.remember(findHeader(head, 'call-id'), from.via);
       if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
       if (isAck) this.retransmitter.ackReceived(branch);
     }
@@ -393,18 +390,6 @@ export class NodeTransport implements Transport {
     rejectedInputs.reject(kind, sourceOf(from), reason);
   }
 
-  #rememberCallListener(callId: string | undefined, localPort: string): void {
-    // A Call-ID longer than any real one (RFC 3261 §20.8 suggests ~40 chars) is not remembered.
-    if (callId === undefined || callId.length > MAX_CALL_ID_CHARS) return;
-    if (this.#callListeners.get(callId) === localPort) return;
-    this.#callListeners.delete(callId);
-    this.#callListeners.set(detached(callId), localPort);
-    // Oldest first: a call that has not sent us a request in its last 10k calls falls back to udpPortFor.
-    if (this.#callListeners.size > MAX_CALL_LISTENERS) {
-      this.#callListeners.delete(this.#callListeners.keys().next().value!);
-    }
-  }
-
   #forgetOldBranches(): void {
     const cutoff = Date.now() - BRANCH_MEMORY_MS;
     for (const [branch, entry] of this.#branches) if (entry.atMs < cutoff) this.#branches.delete(branch);
@@ -414,18 +399,6 @@ export class NodeTransport implements Transport {
     this.#state = state;
     this.#stateEmitter.emit(state);
   }
-}
-
-/**
- * An RFC 2543 INVITE may come without Contact (RFC 4475 inv2543); its remote target is then the
- * From URI (RFC 2543 §6.13). sip.js refuses such an INVITE with 400, so the From URI is written
- * in as its Contact.
- */
-function rfc2543Contact(head: MessageHead): void {
-  if (!head.startLine.startsWith('INVITE ') || findHeader(head, 'contact') !== undefined) return;
-  const from = findHeader(head, 'from') ?? '';
-  const uri = /<([^>]+)>/.exec(from)?.[1] ?? /^\s*(sips?:[^;\s]+)/i.exec(from)?.[1];
-  if (uri !== undefined) head.headerLines.push(`Contact: <${uri}>`);
 }
 
 /** Rejections are logged once per source address and kind, whatever port a scanner uses. */

@@ -181,3 +181,15 @@ export function statelessResponse(
   const line = `SIP/2.0 ${status} ${phrase.replace(/[\r\n]/g, ' ')}`;
   return [line, ...copy, `To: ${toWithTag}`, ...extra, 'Content-Length: 0', '', ''].join('\r\n');
 }
+
+/**
+ * An RFC 2543 INVITE may come without Contact (RFC 4475 inv2543); its remote target is then the
+ * From URI (RFC 2543 §6.13). sip.js refuses such an INVITE with 400, so the From URI is written
+ * in as its Contact.
+ */
+export function rfc2543Contact(head: MessageHead): void {
+  if (!head.startLine.startsWith('INVITE ') || findHeader(head, 'contact') !== undefined) return;
+  const from = findHeader(head, 'from') ?? '';
+  const uri = /<([^>]+)>/.exec(from)?.[1] ?? /^\s*(sips?:[^;\s]+)/i.exec(from)?.[1];
+  if (uri !== undefined) head.headerLines.push(`Contact: <${uri}>`);
+}
