@@ -90,9 +90,14 @@ t.test('digest on INVITE: 401 with a challenge', async (t) => {
     `inbound: { allow: [127.0.0.1/32], digest: { realm: grok.example, users: [{ username: pbx, password: secret }] } }`,
   );
   const peer = await UdpPeer.open(t);
-  const final = (await finalStatus(peer, invite(peer, 18902, 'sales'))) ?? '';
+  const callId = invite(peer, 18902, 'sales');
+  const final = (await finalStatus(peer, callId)) ?? '';
   t.equal(statusOf(final), 401);
   t.match(header(final, 'WWW-Authenticate') ?? '', /^Digest realm="grok\.example".*qop="auth"/);
+  // Stateless: one 401 per INVITE, never retransmitted (Timer G would send ~10 over 32 s to
+  // whatever source an attacker spoofs: reflection).
+  await new Promise((r) => setTimeout(r, 1800));
+  t.equal(peer.received.filter((m) => m.includes(`Call-ID: ${callId}`) && statusOf(m) === 401).length, 1);
 });
 
 t.test('routing and SDP refusals, each with a CDR', async (t) => {

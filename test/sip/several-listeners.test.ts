@@ -130,6 +130,11 @@ t.test('IPv4 + IPv6 listeners: an IPv6 caller is answered and hung up over IPv6'
   t.ok(invite, 'our INVITE reached the IPv6 callee');
   t.equal(callee.sourcePorts[callee.received.indexOf(invite ?? '')], v6, 'from the IPv6 listener');
   t.match(header(invite ?? '', 'Via') ?? '', `SIP/2.0/UDP [::1]:${v6}`);
+  t.match(
+    header(invite ?? '', 'Contact') ?? '',
+    `@[::1]:${v6}`,
+    'its Contact names our listener and port (sip.js writes <sip:user@host;ob>, no port)',
+  );
   callee.send(
     okFor(
       invite ?? '',

@@ -15,7 +15,7 @@ import type {
   SourceAddress,
 } from '../signaling-backend.js';
 import { EmbeddedDialog, EmbeddedIncomingCall } from './embedded-call.js';
-import { NodeTransport, type NodeTransportOptions } from './node-transport.js';
+import { NodeTransport, type NodeTransportOptions, type ScreenVerdict } from './node-transport.js';
 import { placeCall, type OutboundCall, type OutboundCallOptions } from './outbound-call.js';
 import { AccountCredentials, RegistrationClient, type RegistrationAccount } from './registration-client.js';
 import { passthroughHandlerFactory } from './sdp-passthrough.js';
@@ -196,7 +196,7 @@ export class EmbeddedBackend implements SignalingBackend {
     return this.#admission.active;
   }
 
-  #screen(request: Core.IncomingRequestMessage, from: Received): boolean {
+  #screen(request: Core.IncomingRequestMessage, from: Received): ScreenVerdict {
     if (request.method === 'INVITE' && !request.toTag) {
       this.#sources.set(detached(request.viaBranch), {
         address: from.address,
@@ -206,7 +206,7 @@ export class EmbeddedBackend implements SignalingBackend {
       if (this.#sources.size > 10_000) this.#sources.delete(this.#sources.keys().next().value!);
     }
     const policy = this.#options.inboundPolicy;
-    if (policy === undefined || request.toTag) return true;
+    if (policy === undefined || request.toTag) return 'accept';
     const authorization = request.getHeader('authorization');
     const decision = policy({
       sourceAddress: from.address,
@@ -217,17 +217,17 @@ export class EmbeddedBackend implements SignalingBackend {
       callId: request.callId,
       ...(authorization !== undefined && { authorization }),
     });
-    if (decision === 'accept') return true;
+    if (decision === 'accept') return 'accept';
     this.#sources.delete(request.viaBranch);
-    if (decision === 'drop' || request.method === 'ACK') return false;
-    const core = this.#ua.userAgentCore;
-    if (decision.status === 403) core.replyStateless(request, { statusCode: 403 });
-    else
-      core.replyStateless(request, {
-        statusCode: 401,
-        extraHeaders: [`WWW-Authenticate: ${decision.wwwAuthenticate}`],
-      });
-    return false;
+    if (decision === 'drop' || request.method === 'ACK') return 'drop';
+    // Answered by the transport statelessly: never retransmitted (a spoofed source must not
+    // get ten 401s for one INVITE: reflection), never holding transaction state.
+    if (decision.status === 403) return { status: 403, phrase: 'Forbidden' };
+    return {
+      status: 401,
+      phrase: 'Unauthorized',
+      extra: [`WWW-Authenticate: ${decision.wwwAuthenticate}`],
+    };
   }
 
   /** sip.js answers 404 unless the R-URI user is its own; we take any user (DIDs) and keep the dialled one. */

@@ -11,6 +11,7 @@ import { HostResolver, requestHop, responseHop, type NextHop } from './next-hop.
 import {
   checkMessage,
   rfc2543Contact,
+  type Refusal,
   refuseRequest,
   refuseStartLine,
   statelessResponse,
@@ -32,6 +33,9 @@ import { peerBranch, transactionBranch } from './transaction-key.js';
 import { UdpRetransmitter } from './udp-retransmission.js';
 import { CallListeners } from './call-listeners.js';
 
+/** What the inbound policy makes of a request (screenRequest). */
+export type ScreenVerdict = 'accept' | 'drop' | Refusal;
+
 export interface NodeTransportOptions {
   readonly listen: readonly ListenerSpec[];
   /** Host written into Via and Contact; equals the UserAgent's viaHost. */
@@ -50,14 +54,15 @@ export interface NodeTransportOptions {
    */
   readonly forceRport: boolean;
   /**
-   * Called with each well-formed incoming request before sip.js gets it; return false when the
-   * request was answered or dropped here (inbound policy).
+   * Called with each well-formed incoming request before sip.js gets it (inbound policy): accept
+   * hands it to sip.js, drop ends it here, a refusal is answered statelessly by the transport.
    */
-  readonly screenRequest: (request: Core.IncomingRequestMessage, from: Received) => boolean;
+  readonly screenRequest: (request: Core.IncomingRequestMessage, from: Received) => ScreenVerdict;
 }
 
 /** Requests we answered for a branch: where the answers go on TCP (the connection it came on). */
 const BRANCH_MEMORY_MS = 64 * 500;
+const BRANCH_SWEEP_MS = 4000;
 
 export class NodeTransport implements Transport {
   readonly protocol = 'UDP';
@@ -108,7 +113,8 @@ export class NodeTransport implements Transport {
     if (this.#state === TransportState.Connected) return;
     this.#setState(TransportState.Connecting);
     await this.sockets.start();
-    this.#sweep = setInterval(() => this.#forgetOldBranches(), BRANCH_MEMORY_MS);
+    // Every few seconds, so a flood's transaction memory is gone soon after BRANCH_MEMORY_MS.
+    this.#sweep = setInterval(() => this.#forgetOldBranches(), BRANCH_SWEEP_MS);
     this.#sweep.unref();
     this.#setState(TransportState.Connected);
     this.onConnect?.();
@@ -231,16 +237,19 @@ export class NodeTransport implements Transport {
     return isIPv6(bound) === isIPv6(advertised) ? advertised : bound;
   }
 
-  /** Our Contact as sip.js writes it (`<sip:user@advertised>`) gets our port, transport and host. */
+  /**
+   * Our Contact as sip.js writes it (`<sip:user@advertised>`, or `<sip:user@advertised;ob>` on a
+   * call we place) gets our port, transport and host; its URI parameters stay.
+   */
   #fixContact(head: MessageHead, transport: SipTransportName, localPort?: number, host?: string): void {
     const port = localPort ?? this.sockets.port(transport);
-    const plain = `@${this.#options.advertisedAddress}>`;
-    const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && l.includes(plain));
+    const plain = new RegExp(`@${escapeRegExp(this.#options.advertisedAddress)}(?=[>;])`);
+    const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && plain.test(l));
     if (i < 0 || port === undefined) return;
     const suffix = transport === 'tcp' ? ';transport=tcp' : '';
     const name = host ?? this.#options.advertisedAddress;
     const shown = isIPv6(name) ? `[${name}]` : name;
-    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${shown}:${port}${suffix}>`);
+    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${shown}:${port}${suffix}`);
   }
 
   /**
@@ -343,7 +352,12 @@ export class NodeTransport implements Transport {
     if (parsed instanceof Core.IncomingRequestMessage) {
       // An ACK is never answered; one whose Request-URI sip.js cannot read would make it throw.
       if (isAck && parsed.ruri === undefined) return this.#reject(from, 'ACK with an unreadable Request-URI');
-      if (!this.#options.screenRequest(parsed, from)) return;
+      const verdict = this.#options.screenRequest(parsed, from);
+      if (verdict === 'drop') return;
+      if (verdict !== 'accept') {
+        this.#replyStateless(peerView, from, verdict.status, verdict.phrase, verdict.extra);
+        return;
+      }
       const refusal = refuseRequest(head, parsed.ruri !== undefined);
       if (refusal !== null) {
         this.#reject(from, `${refusal.status} ${refusal.phrase}`);
@@ -404,4 +418,8 @@ export class NodeTransport implements Transport {
 /** Rejections are logged once per source address and kind, whatever port a scanner uses. */
 function sourceOf(from: Received): string {
   return `${from.transport}:${from.address}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
