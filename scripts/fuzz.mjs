@@ -184,13 +184,14 @@ async function build(targets) {
   return (await pool(linkJobs, width)).every(Boolean);
 }
 
-// One target; libFuzzer's output goes to <out>/logs/<target>.log.
+// One target. libFuzzer's output goes to <out>/logs/<target>.<pid>.log, renamed to <target>.log at the
+// end: two runs sharing <out> (the corpus is safe to share) never write into one log.
 function runTarget(target, opts, seconds) {
   const corpus = path.join(opts.out, 'corpus', target);
   const crashes = path.join(opts.out, 'crashes', target);
   const logs = path.join(opts.out, 'logs');
   for (const d of [corpus, crashes, logs]) mkdirSync(d, { recursive: true });
-  const log = path.join(logs, `${target}.log`);
+  const log = path.join(logs, `${target}.${process.pid}.log`);
   const args = [
     corpus,
     path.join(fuzzDir, 'corpus', target),
@@ -229,6 +230,8 @@ function runTarget(target, opts, seconds) {
       closeSync(fd);
       const elapsed = (Date.now() - started) / 1000;
       const text = readFileSync(log, 'utf8');
+      const done = path.join(logs, `${target}.log`);
+      renameSync(log, done);
       const stat = (name) => Number(new RegExp(`stat::${name}:\\s*(\\d+)`).exec(text)?.[1] ?? NaN);
       // After a crash there are no final stats: the last status line (#N ...) counts the runs.
       const lastStatus = [...text.matchAll(/^#(\d+)\s/gm)].pop()?.[1];
@@ -244,7 +247,7 @@ function runTarget(target, opts, seconds) {
       } else if (runs === 0) {
         result = 'no runs';
       }
-      resolve({ target, runs, seconds: elapsed, rate, result, artifact, log, text });
+      resolve({ target, runs, seconds: elapsed, rate, result, artifact, log: done, text });
     });
   });
 }
@@ -271,7 +274,7 @@ const limits = [opts.runs && `${opts.runs} runs`, perTarget && `${perTarget} s`]
 let failed = 0;
 for (const target of targets) {
   console.log(
-    `fuzz: ${target}: running (${limits}; log ${path.relative(root, path.join(opts.out, 'logs'))}/${target}.log)`,
+    `fuzz: ${target}: running (${limits}; log ${path.relative(root, path.join(opts.out, 'logs'))}/${target}.${process.pid}.log)`,
   );
   const r = await runTarget(target, opts, perTarget);
   console.log(`${r.target}: ${r.runs} runs in ${r.seconds.toFixed(1)} s (${r.rate} exec/s): ${r.result}`);
