@@ -13,7 +13,8 @@ export type CallCodec = 'PCMU' | 'PCMA';
 export const g711SampleRate = 8000;
 /** G.711 payload bytes per 20 ms RTP packet. */
 export const g711FrameBytes = 160;
-/** PCM sample rates any audio format may have (the realtime API's range). */
+/** PCM sample rates the realtime API accepts (code that talks to Grok: LiveKit, Pipecat). */
+export const PCM_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100, 48000] as const;
 export const minPcmSampleRate = 8000;
 export const maxPcmSampleRate = 48000;
 
@@ -59,14 +60,9 @@ export function assertAudioFormat(value: unknown): asserts value is AudioFormat 
   if (encoding !== 'pcm') {
     throw new RangeError(`audio encoding must be 'pcmu', 'pcma' or 'pcm', got ${String(encoding)}`);
   }
-  if (
-    typeof sampleRate !== 'number' ||
-    !Number.isInteger(sampleRate) ||
-    sampleRate < minPcmSampleRate ||
-    sampleRate > maxPcmSampleRate
-  ) {
+  if (typeof sampleRate !== 'number' || !(PCM_SAMPLE_RATES as readonly number[]).includes(sampleRate)) {
     throw new RangeError(
-      `pcm sampleRate must be an integer from ${minPcmSampleRate} to ${maxPcmSampleRate}, got ${String(sampleRate)}`,
+      `pcm sampleRate must be one of ${PCM_SAMPLE_RATES.join(', ')}, got ${String(sampleRate)}`,
     );
   }
 }

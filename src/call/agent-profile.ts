@@ -54,6 +54,14 @@ export interface AgentProfile {
   readonly greeting?: string;
   readonly tools: readonly AgentTool[];
   readonly audioFormat: AgentAudioFormat;
+  /** Caller transcription asked of the service; false = none (default grok-transcribe). */
+  readonly transcription?: { readonly model: string; readonly languageHint?: string } | false;
+  /** Server VAD tuning (threshold 0.1–0.9, times ≤ 10000 ms); absent = the service's defaults. */
+  readonly vad?: {
+    readonly threshold?: number;
+    readonly silenceDurationMs?: number;
+    readonly prefixPaddingMs?: number;
+  };
   /** Call lifecycle notifications (CDR-like), POSTed as JSON. */
   readonly webhooks?: readonly (WebhookTarget & { readonly events: readonly WebhookEvent[] })[];
 }

@@ -23,12 +23,15 @@ export function agentSessionConfig(
   format: AudioFormat,
   tools: readonly RealtimeTool[],
 ): RealtimeSessionConfig {
+  const transcription = profile.transcription ?? { model: 'grok-transcribe' };
   return {
     voice: profile.voice,
     instructions: profile.instructions,
     inputFormat: format,
     outputFormat: format,
     tools,
+    ...(transcription !== false && { transcription }),
+    ...(profile.vad !== undefined && { turnDetection: profile.vad }),
   };
 }
 

@@ -31,6 +31,11 @@ export class AgentToCaller {
   /** Frames played instead of the agent (fallback prompt), already in the call codec. */
   #prompt: Buffer[] = [];
   #muted = false;
+  /** The response whose audio is queued now, and responses whose later deltas must not play. */
+  #playingResponseId: string | null = null;
+  readonly #finishedResponses = new Set<string>();
+  /** Deltas of a cancelled (barge-in) or finished response that arrived anyway: dropped, counted. */
+  staleDeltas = 0;
 
   constructor(options: AgentToCallerOptions) {
     this.#apiFormat = options.apiFormat;
@@ -41,13 +46,29 @@ export class AgentToCaller {
 
   onAgentAudio(event: RealtimeAudioEvent): void {
     if (this.#prompt.length > 0) return;
+    // A slow server keeps streaming a response after our response.cancel (and a late delta may
+    // trail response.done): the caller who barged in must not hear the rest of it.
+    if (event.responseId !== '' && this.#finishedResponses.has(event.responseId)) {
+      this.staleDeltas++;
+      return;
+    }
+    this.#playingResponseId = event.responseId;
     this.#queue.push(event.chunk);
     this.#playback.queued(event.itemId, durationMs(this.#apiFormat, event.chunk.length));
   }
 
   /** End of a response: its last partial frame is padded with silence so that it plays. */
-  onResponseDone(): void {
+  onResponseDone(responseId?: string): void {
+    if (responseId !== undefined) this.#finish(responseId);
     this.#queue.flush();
+  }
+
+  #finish(responseId: string): void {
+    if (responseId === '') return;
+    this.#finishedResponses.add(responseId);
+    // Bounded: the few most recent responses are all a late delta can belong to.
+    if (this.#finishedResponses.size > 64)
+      this.#finishedResponses.delete(this.#finishedResponses.values().next().value!);
   }
 
   /** Called once per media clock tick. */
@@ -70,6 +91,7 @@ export class AgentToCaller {
 
   /** Barge-in: drop everything queued now; the item the caller was hearing and how much of it played. */
   bargeIn(): { droppedMs: number; interrupted: InterruptedItem | null } {
+    if (this.#playingResponseId !== null) this.#finish(this.#playingResponseId);
     const droppedMs = this.#queue.clear();
     return { droppedMs, interrupted: this.#playback.interrupt() };
   }

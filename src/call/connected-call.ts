@@ -35,6 +35,9 @@ export type CallSummary = Pick<
   | 'dtmfDigits'
   | 'realtimeErrors'
   | 'realtimeReconnects'
+  | 'realtimeRenewals'
+  | 'staleAgentAudioDrops'
+  | 'usage'
   | 'transferTarget'
 >;
 
@@ -80,7 +83,17 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
   #speechStoppedAtMs: number | null = null;
   #firstAgentAudioMs: number | undefined;
   #transferTarget: string | undefined;
-  #counts = { bargeIns: 0, turns: 0, dtmfDigits: 0, realtimeErrors: 0, realtimeReconnects: 0 };
+  #counts = {
+    bargeIns: 0,
+    turns: 0,
+    dtmfDigits: 0,
+    realtimeErrors: 0,
+    realtimeReconnects: 0,
+    realtimeRenewals: 0,
+  };
+  #usage:
+    | { outputAudioSeconds: number; billableAudioSeconds: number; inputTokens: number; outputTokens: number }
+    | undefined;
 
   constructor(options: ConnectedCallOptions) {
     this.#o = options;
@@ -232,6 +245,8 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
       },
       ...(this.#firstAgentAudioMs !== undefined && { firstAgentAudioMs: this.#firstAgentAudioMs }),
       ...this.#counts,
+      staleAgentAudioDrops: this.#agentToCaller.staleDeltas,
+      ...(this.#usage !== undefined && { usage: { ...this.#usage } }),
       ...(this.#transferTarget !== undefined && { transferTarget: this.#transferTarget }),
     };
   }
@@ -246,10 +261,22 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     agent.on('response_started', () => {
       this.#responseActive = true;
     });
-    agent.on('response_done', () => {
+    agent.on('response_done', ({ responseId, usage }) => {
       this.#responseActive = false;
       this.#counts.turns++;
-      this.#agentToCaller.onResponseDone();
+      this.#agentToCaller.onResponseDone(responseId);
+      if (usage !== undefined) {
+        const sum = (this.#usage ??= {
+          outputAudioSeconds: 0,
+          billableAudioSeconds: 0,
+          inputTokens: 0,
+          outputTokens: 0,
+        });
+        sum.outputAudioSeconds += usage.outputAudioSeconds;
+        sum.billableAudioSeconds += usage.billableAudioSeconds;
+        sum.inputTokens += usage.inputTokens;
+        sum.outputTokens += usage.outputTokens;
+      }
     });
     agent.on('speech_started', () => this.#onCallerSpeech(agent));
     agent.on('speech_stopped', () => {
@@ -263,6 +290,10 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     agent.on('function_call', (call) => void this.#onFunctionCall(agent, call));
     agent.on('error', (err) => this.#onAgentError(err));
     agent.on('reconnected', () => this.#counts.realtimeReconnects++);
+    agent.on('renewed', ({ reason }) => {
+      this.#counts.realtimeRenewals++;
+      this.#log.info({ reason }, 'agent session renewed by the service; the call goes on');
+    });
     agent.on('closed', ({ reason, message }) => {
       if (this.#agent !== agent || reason === 'client') return;
       this.#log.warn({ reason, message }, 'agent session lost');

@@ -63,7 +63,44 @@ const tool = z.discriminatedUnion(
 
 export const agentProfileSchema = z.strictObject({
   name,
-  voice: z.enum(VOICES, { error: `one of ${VOICES.join(', ')}` }).default('Ara'),
+  // Voice ids are case-insensitive on the service (`ara`, `Ara`); the canonical form is kept.
+  voice: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? (VOICES.find((x) => x.toLowerCase() === v.toLowerCase()) ?? v) : v),
+      z.enum(VOICES, { error: `one of ${VOICES.join(', ')} (any case)` }),
+    )
+    .default('Ara'),
+  // Caller transcription (transcripts, webhooks, CDR): the live service sends none unless asked.
+  transcription: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          model: z
+            .string({ error: 'a model name' })
+            .min(1, { error: 'a model name' })
+            .default('grok-transcribe'),
+          languageHint: z
+            .string({ error: 'a language code like en or de' })
+            .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/, { error: 'a language code like en or de' })
+            .optional(),
+        }),
+      ],
+      { error: 'false, or {model, languageHint?}' },
+    )
+    .default({ model: 'grok-transcribe' }),
+  // Server VAD tuning, in the ranges the service accepts; absent fields keep its defaults.
+  vad: z
+    .strictObject({
+      threshold: z
+        .number({ error: 'a number 0.1–0.9' })
+        .min(0.1, { error: 'a number 0.1–0.9' })
+        .max(0.9, { error: 'a number 0.1–0.9' })
+        .optional(),
+      silenceDurationMs: z.number({ error: 'an integer 0–10000' }).int().min(0).max(10_000).optional(),
+      prefixPaddingMs: z.number({ error: 'an integer 0–10000' }).int().min(0).max(10_000).optional(),
+    })
+    .optional(),
   instructions: z.string({ error: 'a string' }).min(1, { error: 'a non-empty string' }),
   greeting: z.string({ error: 'a string' }).optional(),
   tools: z.array(tool, { error: 'a list of tools' }).default([]),

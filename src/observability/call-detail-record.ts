@@ -69,8 +69,21 @@ export interface CallDetailRecord {
   readonly dtmfDigits: number;
   readonly realtimeErrors: number;
   readonly realtimeReconnects: number;
+  /** Realtime sessions the service ended mid-call (timeout, max_duration) that a new one took over. */
+  readonly realtimeRenewals?: number;
+  /** Agent audio deltas of a response already cancelled (barge-in) or finished, dropped unplayed. */
+  readonly staleAgentAudioDrops?: number;
+  /** What the agent cost, summed over the call's `response.done` usage (when the service reports it). */
+  readonly usage?: CallUsage;
   /** Transfer target when endReason is 'transfer'. */
   readonly transferTarget?: string;
+}
+
+export interface CallUsage {
+  readonly outputAudioSeconds: number;
+  readonly billableAudioSeconds: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
 }
 
 /** Live per-call observations besides the final record (for histograms that need each sample). */

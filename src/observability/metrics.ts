@@ -59,6 +59,10 @@ export class GrokSipMetrics implements CallObserver {
   readonly #bargeIns: Counter;
   readonly #realtimeErrors: Counter<'kind'>;
   readonly #registration: Gauge<'aor'>;
+  readonly #agentAudio: Counter<'agent' | 'kind'>;
+  readonly #agentTokens: Counter<'agent' | 'direction'>;
+  readonly #renewals: Counter;
+  readonly #staleAudio: Counter;
 
   constructor(options: GrokSipMetricsOptions = {}) {
     const registers = [this.registry];
@@ -145,6 +149,28 @@ export class GrokSipMetrics implements CallObserver {
         for (const [where, n] of ignoredErrors.entries()) this.inc({ where }, n);
       },
     });
+    this.#agentAudio = new Counter({
+      name: `${PREFIX}agent_audio_seconds_total`,
+      help: "Agent audio by profile from the service's response.done usage: output (spoken) and billable seconds",
+      labelNames: ['agent', 'kind'],
+      registers,
+    });
+    this.#agentTokens = new Counter({
+      name: `${PREFIX}agent_tokens_total`,
+      help: "Model tokens by profile from the service's response.done usage",
+      labelNames: ['agent', 'direction'],
+      registers,
+    });
+    this.#renewals = new Counter({
+      name: `${PREFIX}realtime_renewals_total`,
+      help: 'Realtime sessions the service ended mid-call (timeout, max_duration) that a new session took over',
+      registers,
+    });
+    this.#staleAudio = new Counter({
+      name: `${PREFIX}stale_agent_audio_drops_total`,
+      help: 'Agent audio deltas of a cancelled (barge-in) or finished response, dropped unplayed',
+      registers,
+    });
     this.#registration = new Gauge({
       name: `${PREFIX}registration_state`,
       help: 'Per AOR: 0 unregistered, 1 registering, 2 registered, 3 failed',
@@ -187,6 +213,16 @@ export class GrokSipMetrics implements CallObserver {
     if (this.#activeCallIds.delete(record.callId)) this.#activeCalls.set(this.#activeCallIds.size);
     this.#calls.inc({ result: record.endReason });
     observeMs(this.#setup, record.setupMs);
+    const usage = record.usage;
+    if (usage !== undefined) {
+      const agent = record.agent ?? '';
+      incBy(this.#agentAudio.labels({ agent, kind: 'output' }), usage.outputAudioSeconds);
+      incBy(this.#agentAudio.labels({ agent, kind: 'billable' }), usage.billableAudioSeconds);
+      incBy(this.#agentTokens.labels({ agent, direction: 'input' }), usage.inputTokens);
+      incBy(this.#agentTokens.labels({ agent, direction: 'output' }), usage.outputTokens);
+    }
+    incBy(this.#renewals, record.realtimeRenewals ?? 0);
+    incBy(this.#staleAudio, record.staleAgentAudioDrops ?? 0);
     observeMs(this.#firstAudio, record.firstAgentAudioMs);
     const media = record.media;
     if (media !== undefined) {
@@ -212,6 +248,6 @@ function observeMs(histogram: Histogram, ms: number | undefined): void {
   if (ms !== undefined && Number.isFinite(ms) && ms >= 0) histogram.observe(ms / 1000);
 }
 
-function incBy(counter: Counter, n: number): void {
+function incBy(counter: { inc(n: number): void }, n: number): void {
   if (Number.isFinite(n) && n > 0) counter.inc(n);
 }

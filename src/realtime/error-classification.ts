@@ -1,7 +1,15 @@
 // Which realtime errors end the session and which are expected races. A barge-in cancel that
 // crosses the end of the response gets "no active response" (seen with Grok in Pipecat and
 // sip-to-ai); truncate is best effort and may be unsupported. Neither may end a call.
-import type { RealtimeErrorBody } from './server-events.js';
+
+/** The fields of a server `error` object we read; the live service may send any of them null. */
+export interface ServerErrorFields {
+  readonly type?: string | null;
+  readonly code?: string | null;
+  readonly message?: string | null;
+  readonly param?: string | null;
+  readonly event_id?: string | null;
+}
 
 export interface RealtimeError {
   /** The session cannot go on (bad key, expired session, rejected config, socket gone). */
@@ -11,6 +19,11 @@ export interface RealtimeError {
   readonly code?: string;
   readonly type?: string;
   readonly message: string;
+  /**
+   * The server ends this session (error types `timeout`, `max_duration`; live): the call goes on
+   * in a new session (realtime-session.ts), so this is neither fatal nor benign.
+   */
+  readonly sessionEnd?: boolean;
 }
 
 const benignCodes = new Set([
@@ -33,26 +46,36 @@ const fatalCodes = new Set([
   'model_not_found',
   'invalid_model',
 ]);
-const fatalMessage = /api key|unauthori[sz]ed|forbidden|session (has )?expired|maximum (session )?duration/i;
+const fatalMessage = /api key|unauthori[sz]ed|forbidden/i;
+/** Types (and codes) with which the live service ends a session: a long call must not go silent. */
+const sessionEndTypes = new Set(['timeout', 'max_duration', 'session_expired', 'session_expiration']);
+const sessionEndMessage = /session (has )?expired|maximum (session )?duration|session timed? ?out/i;
 
 /**
  * Classifies a server `error` event. `handshake` is true while session.update is unanswered:
  * any error then means our config was refused, which is fatal.
  */
-export function classifyServerError(error: RealtimeErrorBody, handshake = false): RealtimeError {
+export function classifyServerError(error: ServerErrorFields, handshake = false): RealtimeError {
   const code = error.code ?? undefined;
+  const type = error.type ?? undefined;
+  const message = error.message ?? '';
   const base = {
-    message: error.message || code || error.type || 'realtime error',
+    message: message || code || type || 'realtime error',
     ...(code !== undefined ? { code } : {}),
-    ...(error.type !== undefined ? { type: error.type } : {}),
+    ...(type !== undefined ? { type } : {}),
   };
+  const sessionEnd =
+    (type !== undefined && sessionEndTypes.has(type)) ||
+    (code !== undefined && sessionEndTypes.has(code)) ||
+    sessionEndMessage.test(message);
+  if (sessionEnd && !handshake) return { ...base, fatal: false, benign: false, sessionEnd: true };
   const fatal =
     handshake ||
-    (error.type !== undefined && fatalTypes.has(error.type)) ||
+    (type !== undefined && fatalTypes.has(type)) ||
     (code !== undefined && fatalCodes.has(code)) ||
-    fatalMessage.test(error.message);
+    fatalMessage.test(message);
   if (fatal) return { ...base, fatal: true, benign: false };
-  const benign = (code !== undefined && benignCodes.has(code)) || benignMessage.test(error.message);
+  const benign = (code !== undefined && benignCodes.has(code)) || benignMessage.test(message);
   return { ...base, fatal: false, benign };
 }
 

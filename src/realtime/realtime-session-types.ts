@@ -42,10 +42,21 @@ export interface RealtimeAudioEvent {
 
 export interface RealtimeTranscriptEvent {
   readonly role: 'user' | 'agent';
-  /** A delta when `final` is false; the whole utterance when true. */
+  /**
+   * The whole text so far when `final` is false (each partial replaces the previous one); the
+   * whole utterance when true — exactly one final per item (transcript-assembler.ts).
+   */
   readonly text: string;
   readonly final: boolean;
   readonly itemId: string;
+}
+
+/** `response.done` usage (seen live): what one response cost. */
+export interface ResponseUsage {
+  readonly outputAudioSeconds: number;
+  readonly billableAudioSeconds: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
 }
 
 export interface RealtimeFunctionCall {
@@ -62,7 +73,12 @@ export interface RealtimeSessionEvents {
   speech_started: [{ audioStartMs: number; itemId: string }];
   speech_stopped: [{ audioEndMs: number; itemId: string }];
   response_started: [{ responseId: string }];
-  response_done: [{ responseId: string; status: string }];
+  response_done: [{ responseId: string; status: string; usage?: ResponseUsage }];
+  /**
+   * The service ended the session (error type timeout / max_duration, or it closed mid-call) and
+   * a new one took over, seeded with the conversation so far as text (not re-spoken).
+   */
+  renewed: [{ reason: string }];
   transcript: [RealtimeTranscriptEvent];
   function_call: [RealtimeFunctionCall];
   error: [RealtimeError];
@@ -78,6 +94,8 @@ export interface RealtimeSessionStats {
   audioBytesOut: number;
   droppedAudioBytes: number;
   duplicateFunctionCalls: number;
+  /** Sessions the service ended (timeout, max_duration) that a new one took over. */
+  renewals: number;
   /** Over the function-call rate (socket-limits.ts): not passed on. */
   droppedFunctionCalls: number;
   reconnects: number;

@@ -6,10 +6,11 @@ import { EventEmitter } from 'node:events';
 import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
 import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
-import { durationMs, type AudioFormat } from '../audio/audio-format.js';
-import { formatFromSessionJson } from './session-audio-format.js';
+import { durationMs, formatName, sameFormat, type AudioFormat } from '../audio/audio-format.js';
+import { confirmedFormat } from './session-audio-format.js';
+import { TranscriptAssembler } from './transcript-assembler.js';
 import type { ClientEvent } from './client-events.js';
-import { localError } from './error-classification.js';
+import { localError, RealtimeConnectError } from './error-classification.js';
 import { openRealtimeSocket, rawText } from './realtime-handshake.js';
 import { droppedMessageReason, parseServerMessage } from './server-events.js';
 import type { SessionJson } from './session-config.js';
@@ -25,6 +26,9 @@ import type {
 
 export type * from './realtime-session-types.js';
 
+/** After an error that ends the session, the service closes the socket; if not within this, we do. */
+const sessionEndCloseWaitMs = 2000;
+
 type State = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 
 export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
@@ -39,6 +43,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     audioBytesOut: 0,
     droppedAudioBytes: 0,
     duplicateFunctionCalls: 0,
+    renewals: 0,
     droppedFunctionCalls: 0,
     reconnects: 0,
   };
@@ -57,6 +62,10 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #pendingAudioBytes = 0;
   #activeResponseId: string | null = null;
   readonly #functionCalls = new FunctionCallGate();
+  readonly #transcripts = new TranscriptAssembler((event) => this.#emitEvent('transcript', event));
+  /** Set when the service said it ends this session: its close opens a new one (not the once-only reconnect). */
+  #endingReason: string | null = null;
+  #endingTimer: NodeJS.Timeout | undefined;
   #holdEvents = false;
   #held: (() => void)[] = [];
   #closePromise: Promise<void> | null = null;
@@ -199,12 +208,12 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     return this.#closePromise;
   }
 
-  async #connectSocket(): Promise<void> {
+  async #connectSocket(sessionJson: SessionJson = this.#sessionJson): Promise<void> {
     const opened = await openRealtimeSocket(
       {
         url: this.#url,
         ...(this.#options.apiKey !== undefined ? { apiKey: this.#options.apiKey } : {}),
-        sessionJson: this.#sessionJson,
+        sessionJson,
         timeoutMs: this.#options.handshakeTimeoutMs ?? 10_000,
         greetingGraceMs: this.#options.greetingGraceMs ?? 2000,
         ...(this.#options.frameStallMs !== undefined && { frameStallMs: this.#options.frameStallMs }),
@@ -218,19 +227,37 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     );
     this.#ws = opened.ws;
     this.#abortSocket = opened.abort;
-    this.#adoptFormats(opened.session);
+    const mismatch = this.#formatMismatch(opened.session);
+    if (mismatch !== null) {
+      opened.ws.terminate();
+      this.#log.error({ reason: mismatch }, 'realtime audio format mismatch; ending the agent session');
+      throw new RealtimeConnectError('format_mismatch', mismatch);
+    }
     if (this.#state === 'closing' || this.#state === 'closed') opened.ws.terminate();
   }
 
-  #adoptFormats(session: Record<string, unknown>): void {
-    const audio = session.audio as
-      { input?: { format?: unknown }; output?: { format?: unknown } } | undefined;
-    try {
-      if (audio?.input?.format !== undefined) this.inputFormat = formatFromSessionJson(audio.input.format);
-      if (audio?.output?.format !== undefined) this.outputFormat = formatFromSessionJson(audio.output.format);
-    } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'session.updated carries an unreadable audio format');
+  /**
+   * The call keeps the formats it asked for: a `session.updated` that says nothing (the live
+   * service's flat echo says "not specified") or something unreadable changes nothing; one that
+   * confirms a DIFFERENT format is a mismatch (the call would play garbled audio), returned as
+   * a message for the caller to end the session with.
+   */
+  #formatMismatch(session: Record<string, unknown>): string | null {
+    for (const direction of ['input', 'output'] as const) {
+      const asked = direction === 'input' ? this.inputFormat : this.outputFormat;
+      const said = confirmedFormat(session, direction);
+      if (said.kind === 'unreadable') {
+        if (this.#logOnce.first(`unreadable-${direction}-format`)) {
+          this.#log.warn(
+            { direction, value: said.value },
+            'session.updated: unreadable audio format, keeping ours',
+          );
+        }
+      } else if (said.kind === 'format' && !sameFormat(said.format, asked)) {
+        return `the realtime service confirmed ${direction} audio ${formatName(said.format)}, we asked for ${formatName(asked)}`;
+      }
     }
+    return null;
   }
 
   #send(event: ClientEvent): boolean {
@@ -295,10 +322,14 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   /** What the event mapping (server-event-mapping.ts) does to this session. */
   readonly #sink: ServerEventSink = {
     emit: (name, ...args) => this.#emitEvent(name, ...args),
+    // The agent answering ends the caller's turn: a caller final still settling is written
+    // first, so transcripts keep turn order (transcript-assembler.ts).
     responseStarted: (responseId) => {
+      this.#transcripts.settle();
       this.#activeResponseId = responseId;
     },
     responseDone: (responseId) => {
+      this.#transcripts.settle();
       if (this.#activeResponseId === responseId) this.#activeResponseId = null;
     },
     audioBytesIn: (bytes) => {
@@ -317,10 +348,30 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     },
     serverError: (classified) => {
       if (classified.benign) this.#log.debug({ error: classified }, 'benign realtime error');
+      if (classified.sessionEnd) this.#serviceEndsSession(classified.message);
       this.#emitEvent('error', classified);
       if (classified.fatal) this.#abort('fatal_error', classified.message);
     },
-    sessionUpdated: (session) => this.#adoptFormats(session),
+    sessionUpdated: (session) => {
+      const mismatch = this.#formatMismatch(session);
+      if (mismatch === null) return;
+      this.#log.error({ reason: mismatch }, 'realtime audio format mismatch; ending the agent session');
+      this.#emitEvent('error', localError('format_mismatch', mismatch, true));
+      this.#abort('fatal_error', mismatch);
+    },
+    speechStarted: () => this.#transcripts.settle(),
+    userTranscript: (itemId, text, stage) => {
+      if (stage === 'delta') this.#transcripts.userDelta(itemId, text);
+      else if (stage === 'partial') this.#transcripts.userPartial(itemId, text);
+      else this.#transcripts.userCompleted(itemId, text);
+    },
+    agentTranscript: (itemId, text, stage) => {
+      if (stage === 'delta') this.#transcripts.agentDelta(itemId, text);
+      else {
+        this.#transcripts.settle();
+        this.#transcripts.agentDone(itemId, text);
+      }
+    },
   };
 
   #onSocketClose(ws: WebSocket, code: number, reason: string, cause: string | undefined): void {
@@ -334,6 +385,13 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         : `realtime socket closed by the server (${code}${reason ? ` ${reason}` : ''})${where}`;
     if (interrupted !== null)
       this.#emitEvent('response_done', { responseId: interrupted, status: 'interrupted' });
+    if (this.#endingReason !== null) {
+      // The service ended the session on purpose (timeout, max_duration): a new one takes over,
+      // whatever the once-only reconnect budget says — a long call must not go silent.
+      this.#state = 'reconnecting';
+      void this.#reconnect(this.#endingReason);
+      return;
+    }
     if (this.#reconnectsLeft <= 0) {
       this.#emitEvent('error', localError('connection_lost', message, true));
       this.#finish({ reason: 'connection_lost', code, message });
@@ -345,11 +403,14 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     void this.#reconnect();
   }
 
-  async #reconnect(): Promise<void> {
+  /** A new socket and session after a loss (`renewal` undefined) or a session the service ended. */
+  async #reconnect(renewal?: string): Promise<void> {
+    this.#endingReason = null;
+    clearTimeout(this.#endingTimer);
     await new Promise((r) => setTimeout(r, this.#options.reconnectDelayMs ?? 250));
     if (this.#state !== 'reconnecting') return;
     try {
-      await this.#connectSocket();
+      await this.#connectSocket(this.#seededSessionJson());
     } catch (err) {
       if (this.#state !== 'reconnecting') return;
       const message = `realtime reconnect failed: ${(err as Error).message}`;
@@ -359,9 +420,46 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     }
     if (this.#state !== 'reconnecting') return;
     this.#state = 'ready';
-    this.stats.reconnects++;
-    this.#emitEvent('reconnected');
+    if (renewal !== undefined) {
+      this.stats.renewals++;
+      this.#log.info({ reason: renewal }, 'realtime session ended by the service; a new one took over');
+      this.#emitEvent('renewed', { reason: renewal });
+    } else {
+      this.stats.reconnects++;
+      this.#emitEvent('reconnected');
+    }
     this.#flushPendingAudio();
+  }
+
+  /** The service says it ends this session; if it does not close the socket soon, we do. */
+  #serviceEndsSession(reason: string): void {
+    if (this.#endingReason !== null || this.#state !== 'ready') return;
+    this.#endingReason = reason;
+    clearTimeout(this.#endingTimer);
+    this.#endingTimer = setTimeout(() => {
+      if (this.#endingReason !== null && this.#state === 'ready')
+        this.#abortSocket?.(`session ended: ${reason}`);
+    }, sessionEndCloseWaitMs);
+    this.#endingTimer.unref();
+  }
+
+  /**
+   * The session config of a new session in the same call: our instructions plus the
+   * conversation so far as text context (not re-spoken: no response is asked for).
+   */
+  #seededSessionJson(): SessionJson {
+    this.#transcripts.settle();
+    const context = this.#transcripts.context();
+    if (context.length === 0) return this.#sessionJson;
+    const lines = context.map((l) => `${l.role === 'user' ? 'Caller' : 'You'}: ${l.text}`).join('\n');
+    const instructions = [
+      this.#sessionJson.instructions ?? '',
+      'This phone call continues a conversation whose earlier session has ended. Do not greet the caller again and do not repeat what you already said. The conversation so far:',
+      lines,
+    ]
+      .filter((part) => part !== '')
+      .join('\n\n');
+    return { ...this.#sessionJson, instructions };
   }
 
   #abort(reason: RealtimeCloseReason, message: string): void {
@@ -372,6 +470,8 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
 
   #finish(closed: RealtimeSessionEvents['closed'][0]): void {
     if (this.#state === 'closed') return;
+    clearTimeout(this.#endingTimer);
+    this.#transcripts.settle();
     this.#state = 'closed';
     this.#pendingAudio = [];
     this.#pendingAudioBytes = 0;

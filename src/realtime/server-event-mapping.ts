@@ -2,14 +2,17 @@
 // protocol's server events (server-events.ts) onto the session's typed events
 // (realtime-session-types.ts). The socket, reconnects and sending stay in realtime-session.ts.
 import { classifyServerError, type RealtimeError } from './error-classification.js';
-import type { RealtimeSessionEvents } from './realtime-session-types.js';
-import type { ServerEvent } from './server-events.js';
+import type { RealtimeSessionEvents, ResponseUsage } from './realtime-session-types.js';
+import type { ServerEvent, ServerEventOf } from './server-events.js';
 
 /** What the mapping asks of the session it serves. */
 export interface ServerEventSink {
   emit<K extends keyof RealtimeSessionEvents>(name: K, ...args: RealtimeSessionEvents[K]): void;
   responseStarted(responseId: string): void;
   responseDone(responseId: string): void;
+  speechStarted(): void;
+  userTranscript(itemId: string, text: string, stage: 'delta' | 'partial' | 'completed'): void;
+  agentTranscript(itemId: string, text: string, stage: 'delta' | 'done'): void;
   audioBytesIn(bytes: number): void;
   functionCall(callId: string, name: string, args: string): void;
   serverError(error: RealtimeError): void;
@@ -19,23 +22,21 @@ export interface ServerEventSink {
 export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void {
   switch (event.type) {
     case 'input_audio_buffer.speech_started':
+      sink.speechStarted();
       return sink.emit('speech_started', { audioStartMs: event.audio_start_ms, itemId: event.item_id });
     case 'input_audio_buffer.speech_stopped':
       return sink.emit('speech_stopped', { audioEndMs: event.audio_end_ms, itemId: event.item_id });
     case 'conversation.item.input_audio_transcription.delta':
-      return sink.emit('transcript', {
-        role: 'user',
-        text: event.delta,
-        final: false,
-        itemId: event.item_id,
-      });
+      return sink.userTranscript(event.item_id, event.delta, 'delta');
+    case 'conversation.item.input_audio_transcription.updated':
+      return sink.userTranscript(event.item_id, event.transcript, 'partial');
     case 'conversation.item.input_audio_transcription.completed':
-      return sink.emit('transcript', {
-        role: 'user',
-        text: event.transcript,
-        final: true,
-        itemId: event.item_id,
-      });
+      // Live: a `.completed` may still be in progress, and may come more than once per item.
+      return sink.userTranscript(
+        event.item_id,
+        event.transcript,
+        event.status === 'in_progress' ? 'partial' : 'completed',
+      );
     case 'response.created':
       sink.responseStarted(event.response.id);
       return sink.emit('response_started', { responseId: event.response.id });
@@ -46,19 +47,9 @@ export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void 
       return sink.emit('audio', { chunk, itemId: event.item_id, responseId: event.response_id });
     }
     case 'response.output_audio_transcript.delta':
-      return sink.emit('transcript', {
-        role: 'agent',
-        text: event.delta,
-        final: false,
-        itemId: event.item_id,
-      });
+      return sink.agentTranscript(event.item_id, event.delta, 'delta');
     case 'response.output_audio_transcript.done':
-      return sink.emit('transcript', {
-        role: 'agent',
-        text: event.transcript,
-        final: true,
-        itemId: event.item_id,
-      });
+      return sink.agentTranscript(event.item_id, event.transcript, 'done');
     case 'response.function_call_arguments.done':
       return sink.functionCall(event.call_id, event.name, event.arguments);
     case 'response.output_item.done':
@@ -73,7 +64,11 @@ export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void 
         }
       }
       sink.responseDone(event.response.id);
-      return sink.emit('response_done', { responseId: event.response.id, status: event.response.status });
+      return sink.emit('response_done', {
+        responseId: event.response.id,
+        status: event.response.status,
+        ...(event.response.usage !== undefined && { usage: usageOf(event.response.usage) }),
+      });
     case 'error':
       return sink.serverError(classifyServerError(event.error));
     case 'session.updated':
@@ -82,4 +77,13 @@ export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void 
       // ping, item/part framing, committed/cleared: nothing to do (ping: xAI keep-alive).
       return;
   }
+}
+
+function usageOf(usage: NonNullable<ServerEventOf<'response.done'>['response']['usage']>): ResponseUsage {
+  return {
+    outputAudioSeconds: usage.output_audio_seconds ?? 0,
+    billableAudioSeconds: usage.billable_audio_seconds ?? 0,
+    inputTokens: usage.input_tokens ?? 0,
+    outputTokens: usage.output_tokens ?? 0,
+  };
 }

@@ -13,11 +13,24 @@ const item = z.looseObject({
   name: z.string().optional(),
   arguments: z.string().optional(),
 });
+// Any field may be null on the live service (code that talks to Grok); a null message is ''.
 const errorBody = z.looseObject({
-  type: z.string().optional(),
+  type: z.string().nullish(),
   code: z.string().nullish(),
-  message: z.string().default(''),
+  message: z
+    .string()
+    .nullish()
+    .transform((m) => m ?? ''),
+  param: z.string().nullish(),
   event_id: z.string().nullish(),
+});
+/** `response.done` usage (seen live): what the response cost. */
+const usage = z.looseObject({
+  output_audio_seconds: z.number().nonnegative().optional(),
+  billable_audio_seconds: z.number().nonnegative().optional(),
+  input_tokens: z.number().nonnegative().optional(),
+  output_tokens: z.number().nonnegative().optional(),
+  total_tokens: z.number().nonnegative().optional(),
 });
 
 export const serverEventSchema = z.discriminatedUnion('type', [
@@ -46,10 +59,18 @@ export const serverEventSchema = z.discriminatedUnion('type', [
     item_id: id.default(''),
     delta: z.string(),
   }),
+  // Live: partials are `.updated` with the whole text so far (only when the session enables
+  // transcription); `.completed` may say `status: "in_progress"` and come more than once per item.
+  z.looseObject({
+    type: z.literal('conversation.item.input_audio_transcription.updated'),
+    item_id: id.default(''),
+    transcript: z.string(),
+  }),
   z.looseObject({
     type: z.literal('conversation.item.input_audio_transcription.completed'),
     item_id: id.default(''),
     transcript: z.string(),
+    status: z.string().optional(),
   }),
   z.looseObject({ type: z.literal('conversation.item.truncated'), item_id: id, audio_end_ms: z.number() }),
   z.looseObject({
@@ -92,6 +113,7 @@ export const serverEventSchema = z.discriminatedUnion('type', [
       id: id,
       status: z.string().default('completed'),
       output: z.array(item).optional(),
+      usage: usage.optional().catch(undefined),
     }),
   }),
   z.looseObject({ type: z.literal('error'), error: errorBody }),

@@ -36,3 +36,47 @@ export function formatFromSessionJson(json: unknown): AudioFormat {
   assertAudioFormat(format);
   return format;
 }
+
+/** What a `session.updated` says about one direction's format. */
+export type ConfirmedFormat =
+  | { kind: 'format'; format: AudioFormat }
+  /** Not said: absent, null, "not specified" (the live service's flat echo). */
+  | { kind: 'unspecified' }
+  /** Said in a form we cannot read: logged, and the format we asked for stands. */
+  | { kind: 'unreadable'; value: unknown };
+
+/** Flat names (OpenAI beta style; the live service's flat `session.updated` uses this field form). */
+const flatNames: Readonly<Record<string, AudioFormat>> = {
+  pcm16: { encoding: 'pcm', sampleRate: defaultPcmSampleRate },
+  g711_ulaw: { encoding: 'pcmu' },
+  g711_alaw: { encoding: 'pcma' },
+  'audio/pcmu': { encoding: 'pcmu' },
+  'audio/pcma': { encoding: 'pcma' },
+};
+
+/**
+ * The format a `session.updated` confirms for `direction`: the nested `audio.<dir>.format`
+ * object, else the flat `<dir>_audio_format` string (live: `"not specified"` when we sent only
+ * the nested form — never a reason to change the call's format).
+ */
+export function confirmedFormat(
+  session: Record<string, unknown>,
+  direction: 'input' | 'output',
+): ConfirmedFormat {
+  const nested = (session.audio as Record<string, { format?: unknown } | undefined> | undefined)?.[direction]
+    ?.format;
+  if (nested !== undefined && nested !== null) {
+    try {
+      return { kind: 'format', format: formatFromSessionJson(nested) };
+    } catch {
+      return { kind: 'unreadable', value: nested };
+    }
+  }
+  const flat = session[`${direction}_audio_format`];
+  if (flat === undefined || flat === null) return { kind: 'unspecified' };
+  if (typeof flat !== 'string') return { kind: 'unreadable', value: flat };
+  const name = flat.trim().toLowerCase();
+  if (name === '' || name === 'not specified') return { kind: 'unspecified' };
+  const format = flatNames[name];
+  return format === undefined ? { kind: 'unreadable', value: flat } : { kind: 'format', format };
+}

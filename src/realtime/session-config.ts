@@ -3,16 +3,51 @@
 import { type AudioFormat } from '../audio/audio-format.js';
 import { formatToSessionJson, type SessionAudioFormatJson } from './session-audio-format.js';
 
-/** Grok voice presets (xAI voice guide). */
+/** Grok voice presets (xAI voice guide); ids are case-insensitive on the service. */
 export const REALTIME_VOICES = ['Ara', 'Rex', 'Sal', 'Eve', 'Leo'] as const;
 export type RealtimeVoice = (typeof REALTIME_VOICES)[number];
 
+/** The preset a voice id names, in any case (`ara`, `ARA` → `Ara`); undefined when none. */
+export function canonicalVoice(voice: string): RealtimeVoice | undefined {
+  return REALTIME_VOICES.find((v) => v.toLowerCase() === voice.toLowerCase());
+}
+
+function checkVad(vad: ServerVadConfig): void {
+  const [min, max] = VAD_THRESHOLD_RANGE;
+  if (vad.threshold !== undefined && !(vad.threshold >= min && vad.threshold <= max)) {
+    throw new RangeError(`VAD threshold must be ${min}–${max}, got ${vad.threshold}`);
+  }
+  for (const [name, ms] of [
+    ['silenceDurationMs', vad.silenceDurationMs],
+    ['prefixPaddingMs', vad.prefixPaddingMs],
+  ] as const) {
+    if (ms !== undefined && !(Number.isInteger(ms) && ms >= 0 && ms <= VAD_MAX_MS)) {
+      throw new RangeError(`VAD ${name} must be an integer 0–${VAD_MAX_MS}, got ${ms}`);
+    }
+  }
+}
+
 /** Server VAD tuning; absent fields are left to the service's defaults. */
 export interface ServerVadConfig {
-  /** Activation threshold, 0..1 (OpenAI Realtime schema; inferred for Grok). */
+  /** Activation threshold, 0.1–0.9 (the range code that talks to Grok allows). */
   readonly threshold?: number;
+  /** ≤ 10000 ms. */
   readonly silenceDurationMs?: number;
+  /** ≤ 10000 ms. */
   readonly prefixPaddingMs?: number;
+}
+
+/** The service's VAD tuning ranges (LiveKit's xAI plugin). */
+export const VAD_THRESHOLD_RANGE = [0.1, 0.9] as const;
+export const VAD_MAX_MS = 10_000;
+
+/**
+ * Caller transcription (`audio.input.transcription`): without it the live service sends no
+ * caller transcript at all. `languageHint` is sent as `language` (inferred from OpenAI's schema).
+ */
+export interface TranscriptionConfig {
+  readonly model: string;
+  readonly languageHint?: string;
 }
 
 export type RealtimeTool =
@@ -31,8 +66,10 @@ export type RealtimeTool =
 export interface RealtimeSessionConfig {
   readonly voice?: RealtimeVoice;
   readonly instructions?: string;
-  /** `null` turns server VAD off (then the client commits turns itself); absent = server_vad. */
+  /** `null` turns server VAD off (`{type: null}`; the client commits turns); absent = server_vad. */
   readonly turnDetection?: ServerVadConfig | null;
+  /** Absent or null: no caller transcription asked for. */
+  readonly transcription?: TranscriptionConfig | null;
   readonly inputFormat: AudioFormat;
   readonly outputFormat: AudioFormat;
   readonly tools?: readonly RealtimeTool[];
@@ -44,18 +81,19 @@ export type ToolJson =
   | { type: 'file_search'; vector_store_ids: string[] }
   | { type: 'function'; name: string; description?: string; parameters?: Record<string, unknown> };
 
-export interface TurnDetectionJson {
-  type: 'server_vad';
-  threshold?: number;
-  silence_duration_ms?: number;
-  prefix_padding_ms?: number;
-}
+export type TurnDetectionJson =
+  | { type: 'server_vad'; threshold?: number; silence_duration_ms?: number; prefix_padding_ms?: number }
+  /** No VAD, as the live service spells it (not `turn_detection: null`). */
+  | { type: null };
 
 export interface SessionJson {
   voice?: string;
   instructions?: string;
-  turn_detection?: TurnDetectionJson | null;
-  audio?: { input?: { format?: SessionAudioFormatJson }; output?: { format?: SessionAudioFormatJson } };
+  turn_detection?: TurnDetectionJson;
+  audio?: {
+    input?: { format?: SessionAudioFormatJson; transcription?: { model: string; language?: string } };
+    output?: { format?: SessionAudioFormatJson };
+  };
   tools?: ToolJson[];
 }
 
@@ -77,24 +115,37 @@ export function toolToJson(tool: RealtimeTool): ToolJson {
 
 /** The `session` object of `session.update`. Throws TypeError/RangeError on a bad config. */
 export function sessionConfigToJson(config: RealtimeSessionConfig): SessionJson {
-  if (config.voice !== undefined && !REALTIME_VOICES.includes(config.voice)) {
-    throw new RangeError(`voice must be one of ${REALTIME_VOICES.join(', ')}, got ${String(config.voice)}`);
+  const voice = config.voice === undefined ? undefined : canonicalVoice(config.voice);
+  if (config.voice !== undefined && voice === undefined) {
+    throw new RangeError(
+      `voice must be one of ${REALTIME_VOICES.join(', ')} (any case), got ${String(config.voice)}`,
+    );
   }
   const json: SessionJson = {};
-  if (config.voice !== undefined) json.voice = config.voice;
+  if (voice !== undefined) json.voice = voice;
   if (config.instructions !== undefined) json.instructions = config.instructions;
   if (config.turnDetection === null) {
-    json.turn_detection = null;
+    json.turn_detection = { type: null };
   } else {
     const vad = config.turnDetection ?? {};
+    checkVad(vad);
     const td: TurnDetectionJson = { type: 'server_vad' };
     if (vad.threshold !== undefined) td.threshold = vad.threshold;
     if (vad.silenceDurationMs !== undefined) td.silence_duration_ms = vad.silenceDurationMs;
     if (vad.prefixPaddingMs !== undefined) td.prefix_padding_ms = vad.prefixPaddingMs;
     json.turn_detection = td;
   }
+  const transcription = config.transcription ?? undefined;
   json.audio = {
-    input: { format: formatToSessionJson(config.inputFormat) },
+    input: {
+      format: formatToSessionJson(config.inputFormat),
+      ...(transcription !== undefined && {
+        transcription: {
+          model: transcription.model,
+          ...(transcription.languageHint !== undefined && { language: transcription.languageHint }),
+        },
+      }),
+    },
     output: { format: formatToSessionJson(config.outputFormat) },
   };
   if (config.tools !== undefined && config.tools.length > 0) json.tools = config.tools.map(toolToJson);

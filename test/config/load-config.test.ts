@@ -58,6 +58,7 @@ t.test('an almost empty file gets every default, and it is the same as the shipp
     instructions: 'hi',
     tools: [],
     audioFormat: 'auto',
+    transcription: { model: 'grok-transcribe' },
   });
   t.same(config.agents.routes, []);
 });
@@ -143,7 +144,7 @@ t.test('agent errors: missing fields, voices, tools, unknown route targets', asy
     'agents.profiles[0].instructions: missing — expected a string',
   ]);
   t.same(problems('agents:\n  profiles:\n    - { name: a, instructions: x, voice: Bob }\n'), [
-    'agents.profiles[0].voice: "Bob" is not valid — expected one of Ara, Rex, Sal, Eve, Leo',
+    'agents.profiles[0].voice: "Bob" is not valid — expected one of Ara, Rex, Sal, Eve, Leo (any case)',
   ]);
   t.same(problems('agents:\n  profiles:\n    - { name: a, instructions: x, tools: [{ type: hangup }] }\n'), [
     'agents.profiles[0].tools[0].type: "hangup" is not valid — expected a tool with type web_search, x_search, file_search, end_call, transfer, send_dtmf or function',
@@ -263,4 +264,28 @@ t.test('loadConfig: unreadable path', async (t) => {
   t.throws(() => loadConfig(path, {}), { name: 'ConfigError', message: /cannot read the file: ENOENT/ });
   writeFileSync(join(dir, 'ok.yaml'), readFileSync(shipped, 'utf8'));
   t.equal(loadConfig(join(dir, 'ok.yaml'), {}).agents.default, 'assistant');
+});
+
+t.test('agent voice in any case; transcription and VAD in the ranges the service accepts', async (t) => {
+  const profile = (yaml: string) =>
+    parseConfig(`agents:\n  profiles:\n    - { name: a, instructions: x, ${yaml} }\n`, {}).agents
+      .profiles[0]!;
+  t.equal(profile('voice: ara').voice, 'Ara', 'ara is Ara');
+  t.equal(profile('voice: LEO').voice, 'Leo');
+  t.equal(profile('transcription: false').transcription, false, 'caller transcription can be turned off');
+  t.same(profile('transcription: { languageHint: de }').transcription, {
+    model: 'grok-transcribe',
+    languageHint: 'de',
+  });
+  t.same(profile('vad: { threshold: 0.3, silenceDurationMs: 600 }').vad, {
+    threshold: 0.3,
+    silenceDurationMs: 600,
+  });
+  t.match(problems('agents:\n  profiles:\n    - { name: a, instructions: x, vad: { threshold: 0.95 } }\n'), [
+    /vad\.threshold.*0\.1–0\.9/,
+  ]);
+  t.match(
+    problems('agents:\n  profiles:\n    - { name: a, instructions: x, vad: { silenceDurationMs: 20000 } }\n'),
+    [/vad\.silenceDurationMs/],
+  );
 });

@@ -175,3 +175,18 @@ t.test('two instances do not share a registry', async (t) => {
   t.equal(sample(await b.metrics(), 'grok_sip_barge_ins_total'), 0);
   t.throws(() => a.accepted(42 as unknown as string), TypeError);
 });
+
+t.test('agent cost per profile from the usage in the CDR; renewals and stale audio counted', async (t) => {
+  const metrics = new GrokSipMetrics({ processMetrics: false });
+  const usage = { outputAudioSeconds: 3.5, billableAudioSeconds: 7, inputTokens: 120, outputTokens: 40 };
+  metrics.ended(cdr({ callId: 'u1', usage, realtimeRenewals: 1, staleAgentAudioDrops: 4 }));
+  metrics.ended(cdr({ callId: 'u2', usage, agent: 'sales' }));
+  metrics.ended(cdr({ callId: 'u3' })); // no usage reported: nothing added
+  const text = await metrics.metrics();
+  t.equal(sample(text, 'grok_sip_agent_audio_seconds_total{agent="assistant",kind="output"}'), 3.5);
+  t.equal(sample(text, 'grok_sip_agent_audio_seconds_total{agent="assistant",kind="billable"}'), 7);
+  t.equal(sample(text, 'grok_sip_agent_audio_seconds_total{agent="sales",kind="billable"}'), 7);
+  t.equal(sample(text, 'grok_sip_agent_tokens_total{agent="assistant",direction="input"}'), 120);
+  t.equal(sample(text, 'grok_sip_realtime_renewals_total'), 1);
+  t.equal(sample(text, 'grok_sip_stale_agent_audio_drops_total'), 4);
+});

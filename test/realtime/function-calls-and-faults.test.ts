@@ -117,7 +117,7 @@ t.test('garbage, unknown events and pings are ignored; the session goes on', asy
   t.equal(session.state, 'ready');
 });
 
-t.test('the server drops the socket: one reconnect with the same session config', async (t) => {
+t.test('the server drops the socket: one reconnect, same config seeded with the conversation', async (t) => {
   const { agent, session, rec } = await setup(t, {});
   await speakAndWait(session, rec);
   agent.runStep({ kind: 'disconnect' });
@@ -128,7 +128,16 @@ t.test('the server drops the socket: one reconnect with the same session config'
   t.equal(agent.connectionsAccepted(), 2);
   const updates = agent.received.filter((r) => r.event.type === 'session.update');
   t.equal(updates.length, 2);
-  t.same(updates[1]!.event, updates[0]!.event, 'same session config after the reconnect');
+  // The new session is told what was said (issue 15: a mid-call close must not lose the context).
+  const [first, second] = updates.map((u) => u.event as { session: { instructions?: string } });
+  const { instructions: firstInstructions, ...firstRest } = first!.session;
+  const { instructions: secondInstructions, ...secondRest } = second!.session;
+  t.same(secondRest, firstRest, 'same session config after the reconnect');
+  t.ok(
+    (secondInstructions ?? '').startsWith(firstInstructions ?? ''),
+    'our instructions first, then the conversation so far',
+  );
+  t.match(secondInstructions ?? '', /The conversation so far:\n\n(Caller|You): /);
   const { status } = await speakAndWait(session, rec);
   t.equal(status, 'completed', 'audio flows again on the new socket');
 

@@ -108,7 +108,21 @@ t.test('error classification', async (t) => {
     fatal: true,
   });
   t.match(classifyServerError({ message: 'x', type: 'authentication_error' }), { fatal: true });
-  t.match(classifyServerError({ message: 'Session has expired' }), { fatal: true });
+  // The live service ends long sessions (error types timeout / max_duration): the call goes on
+  // in a new session, so these are neither fatal nor benign.
+  t.match(classifyServerError({ message: 'Session has expired' }), { fatal: false, sessionEnd: true });
+  t.match(classifyServerError({ message: null, type: 'max_duration', code: null }), {
+    fatal: false,
+    benign: false,
+    sessionEnd: true,
+    message: 'max_duration',
+  });
+  t.match(classifyServerError({ message: '', type: 'timeout' }), { sessionEnd: true });
+  t.match(
+    classifyServerError({ message: null, type: null, code: null, param: null, event_id: null }),
+    { fatal: false, benign: false, message: 'realtime error' },
+    'an error whose every field is null is read, not dropped',
+  );
   t.match(classifyServerError({ message: 'rate limited for a moment', type: 'server_error' }), {
     fatal: false,
     benign: false,
