@@ -56,11 +56,23 @@ export async function startGrokSip(
   const log = options.log ?? logger;
   let localAgent: LocalAgent | undefined;
   let realtime: RealtimeEndpoint;
+  const l = config.realtime.liveness;
+  const liveness = {
+    pingIntervalMs: l.pingIntervalSec * 1000,
+    pongTimeoutMs: l.pongTimeoutSec * 1000,
+    idleTimeoutMs: l.idleTimeoutSec * 1000,
+    maxBufferedMs: l.maxBufferedMs,
+  };
   if (config.realtime.apiKey !== undefined && config.realtime.apiKey !== '') {
-    realtime = { url: config.realtime.url, apiKey: config.realtime.apiKey, model: config.realtime.model };
+    realtime = {
+      url: config.realtime.url,
+      apiKey: config.realtime.apiKey,
+      model: config.realtime.model,
+      liveness,
+    };
   } else {
     localAgent = await startLocalAgent({ host: '127.0.0.1', port: 0, mode: 'echo', ...options.localAgent });
-    realtime = { url: localAgent.url, model: config.realtime.model };
+    realtime = { url: localAgent.url, model: config.realtime.model, liveness };
     log.info({ url: localAgent.url }, 'no XAI_API_KEY: calls talk to the built-in local agent (echo)');
   }
 

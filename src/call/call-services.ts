@@ -15,6 +15,13 @@ export interface RealtimeEndpoint {
   readonly model: string;
   readonly handshakeTimeoutMs?: number;
   readonly reconnectDelayMs?: number;
+  /** Ping/pong, idle and backpressure bounds (ms) of the realtime socket. */
+  readonly liveness?: {
+    readonly pingIntervalMs: number;
+    readonly pongTimeoutMs: number;
+    readonly idleTimeoutMs: number;
+    readonly maxBufferedMs: number;
+  };
 }
 
 export interface CallMediaSettings {

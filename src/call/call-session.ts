@@ -196,6 +196,7 @@ export class CallSession {
         session: agentSessionConfig(profile, apiFormat, this.#tools?.realtimeTools() ?? []),
         ...(endpoint.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: endpoint.handshakeTimeoutMs }),
         ...(endpoint.reconnectDelayMs !== undefined && { reconnectDelayMs: endpoint.reconnectDelayMs }),
+        ...(endpoint.liveness !== undefined && { liveness: endpoint.liveness }),
         log: this.#log,
       });
       const agent = await Promise.race([connecting, this.#interrupted.then(() => null)]);

@@ -208,6 +208,15 @@ const realtime = z.strictObject({
   localAgent: z
     .strictObject({ mode: z.enum(['echo'], { error: 'echo' }).default('echo') })
     .default({ mode: 'echo' }),
+  // A half-open or stuck socket ends with a cause and the session reconnects (socket-liveness.ts).
+  liveness: z
+    .strictObject({
+      pingIntervalSec: int(0, 600).default(10),
+      pongTimeoutSec: int(1, 120).default(5),
+      idleTimeoutSec: int(0, 3600).default(30),
+      maxBufferedMs: int(200, 60_000).default(2000),
+    })
+    .default({ pingIntervalSec: 10, pongTimeoutSec: 5, idleTimeoutSec: 30, maxBufferedMs: 2000 }),
 });
 
 export const configSchema = z.strictObject({

@@ -15,6 +15,7 @@ import { droppedMessageReason, parseServerMessage } from './server-events.js';
 import type { SessionJson } from './session-config.js';
 import { closeHandshakeMs, frameStallMs, maxRealtimeFrameBytes } from './socket-limits.js';
 import { StalledFrameWatch } from './stalled-frame-watch.js';
+import { SocketLiveness, type LivenessSettings } from './socket-liveness.js';
 
 export interface HandshakeOptions {
   readonly url: URL;
@@ -30,6 +31,8 @@ export interface HandshakeOptions {
   readonly frameStallMs?: number;
   /** Names the session in rejected-input logs (`realtime:<host>` or a call id). */
   readonly source: string;
+  /** Ping/pong and idle checks once the handshake is done (socket-liveness.ts). */
+  readonly liveness?: LivenessSettings;
   readonly log: Logger;
 }
 
@@ -77,6 +80,7 @@ export function openRealtimeSocket(
       cause ??= why;
       ws.terminate();
     };
+    let liveness: SocketLiveness | undefined;
     const stallWatch = new StalledFrameWatch(options.frameStallMs ?? frameStallMs, (stalledMs) => {
       rejectedInputs.reject('realtime', options.source, 'frame never completed');
       abort(`a frame from the server stayed incomplete for ${Math.round(stalledMs)} ms`);
@@ -132,6 +136,7 @@ export function openRealtimeSocket(
     });
     ws.on('close', (code, reasonBuffer) => {
       stallWatch.stop();
+      liveness?.stop();
       const reason = reasonBuffer.toString();
       if (ready) {
         handlers.close(ws, code, reason, cause);
@@ -177,6 +182,13 @@ export function openRealtimeSocket(
           ready = true;
           settled = true;
           clearTimeout(timer);
+          if (options.liveness !== undefined) {
+            liveness = new SocketLiveness(ws, options.liveness, (why) => {
+              log.warn({ cause: why }, 'realtime socket not alive; ending it');
+              abort(why);
+            });
+            liveness.start();
+          }
           resolve({ ws, session: event.session, abort });
           return;
         case 'error': {

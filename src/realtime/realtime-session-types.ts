@@ -2,6 +2,7 @@
 import type { Logger } from '../observability/logger.js';
 import type { RealtimeError } from './error-classification.js';
 import type { RealtimeSessionConfig } from './session-config.js';
+import type { LivenessSettings } from './socket-liveness.js';
 
 export interface ConnectRealtimeOptions {
   /** `wss://api.x.ai/v1/realtime`, or the local agent's `ws://127.0.0.1:…`. */
@@ -29,6 +30,8 @@ export interface ConnectRealtimeOptions {
    * call-scoped, else `realtime:<host>`.
    */
   readonly source?: string;
+  /** Ping/pong, idle and backpressure bounds of each socket (socket-liveness.ts has the defaults). */
+  readonly liveness?: Partial<LivenessSettings>;
   /** Call-scoped logger (e.g. `logger.child({ callId })`). */
   readonly log?: Logger;
 }

@@ -6,7 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { RawData, WebSocket } from 'ws';
 import { LogOnce, logger, type Logger } from '../observability/logger.js';
 import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
-import { durationMs, formatName, sameFormat, type AudioFormat } from '../audio/audio-format.js';
+import { bytesPerMs, durationMs, formatName, sameFormat, type AudioFormat } from '../audio/audio-format.js';
+import { DEFAULT_LIVENESS, type LivenessSettings } from './socket-liveness.js';
 import { confirmedFormat } from './session-audio-format.js';
 import { TranscriptAssembler } from './transcript-assembler.js';
 import type { ClientEvent } from './client-events.js';
@@ -62,6 +63,8 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #pendingAudioBytes = 0;
   #activeResponseId: string | null = null;
   readonly #functionCalls = new FunctionCallGate();
+  readonly #liveness: LivenessSettings;
+  readonly #maxBufferedBytes: number;
   readonly #transcripts = new TranscriptAssembler((event) => this.#emitEvent('transcript', event));
   /** Set when the service said it ends this session: its close opens a new one (not the once-only reconnect). */
   #endingReason: string | null = null;
@@ -79,6 +82,14 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
     this.#log = (options.log ?? logger).child({ component: 'realtime' });
     this.#source = options.source ?? `realtime:${url.host}`;
     this.#reconnectsLeft = options.reconnect === false ? 0 : 1;
+    this.#liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
+    // Audio appends travel as base64 (4/3) in JSON (~100 bytes per 20 ms append); never above the
+    // hard bound of socket-limits.ts.
+    this.#maxBufferedBytes = Math.min(
+      maxUnsentBytes,
+      Math.ceil(bytesPerMs(options.session.inputFormat) * this.#liveness.maxBufferedMs * (4 / 3)) +
+        Math.ceil(this.#liveness.maxBufferedMs / 20) * 100,
+    );
     this.inputFormat = options.session.inputFormat;
     this.outputFormat = options.session.outputFormat;
   }
@@ -218,6 +229,7 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
         greetingGraceMs: this.#options.greetingGraceMs ?? 2000,
         ...(this.#options.frameStallMs !== undefined && { frameStallMs: this.#options.frameStallMs }),
         source: this.#source,
+        liveness: this.#liveness,
         log: this.#log,
       },
       {
@@ -263,9 +275,12 @@ export class RealtimeSession extends EventEmitter<RealtimeSessionEvents> {
   #send(event: ClientEvent): boolean {
     const ws = this.#ws;
     if (this.#state !== 'ready' || !ws || ws.readyState !== ws.OPEN) return false;
-    if (ws.bufferedAmount > maxUnsentBytes) {
-      // The server has stopped reading; what we queue would only grow (socket-limits.ts).
-      this.#abortSocket?.(`the server stopped reading (${ws.bufferedAmount} bytes unsent)`);
+    if (ws.bufferedAmount > this.#maxBufferedBytes) {
+      // The server has stopped reading (or the path to it has): past ~2 s of our audio the agent
+      // would answer late anyway; the socket is given up and the session reconnects.
+      this.#abortSocket?.(
+        `the server stopped reading (${ws.bufferedAmount} bytes unsent, over ${this.#liveness.maxBufferedMs} ms of audio)`,
+      );
       return false;
     }
     // Send errors surface as the socket's close; the callback keeps them from being thrown.
