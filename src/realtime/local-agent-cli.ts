@@ -8,10 +8,13 @@ import {
   type LocalAgentOptions,
 } from './local-agent/local-agent-server.js';
 import { localAgentScriptSchema } from './local-agent/agent-script.js';
+import { strictLiveShape, type LiveShape } from './local-agent/live-shape.js';
 
 export const localAgentUsage = `usage: local-agent [--host 127.0.0.1] [--port 0] [--mode echo|scripted]
                    [--script script.json] [--delta-ms 40] [--burst-ms 400] [--burst-interval-ms 200]
-                   [--vad-threshold-dbfs -40]`;
+                   [--vad-threshold-dbfs -40] [--live] [--ping-interval-ms 10000]
+                   [--cancel-lag-ms 0] [--max-session-ms 0]
+  --live: every wire shape as the live service (no caller transcript unless the session asks)`;
 
 function numberOption(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -37,6 +40,10 @@ export function parseLocalAgentArgs(argv: readonly string[]): LocalAgentOptions 
         'burst-ms': { type: 'string' },
         'burst-interval-ms': { type: 'string' },
         'vad-threshold-dbfs': { type: 'string' },
+        live: { type: 'boolean' },
+        'ping-interval-ms': { type: 'string' },
+        'cancel-lag-ms': { type: 'string' },
+        'max-session-ms': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -77,6 +84,15 @@ export function parseLocalAgentArgs(argv: readonly string[]): LocalAgentOptions 
   if (Object.keys(pacing).length > 0) options.pacing = pacing;
   const threshold = numberOption('vad-threshold-dbfs', values['vad-threshold-dbfs'], -96, 0);
   if (threshold !== undefined) options.vadThresholdDbfs = threshold;
+  const live: { -readonly [K in keyof LiveShape]?: LiveShape[K] } =
+    values.live === true ? { ...strictLiveShape } : {};
+  const pingIntervalMs = numberOption('ping-interval-ms', values['ping-interval-ms'], 0, 3_600_000);
+  const cancelLagMs = numberOption('cancel-lag-ms', values['cancel-lag-ms'], 0, 60_000);
+  const maxSessionMs = numberOption('max-session-ms', values['max-session-ms'], 0, 86_400_000);
+  if (pingIntervalMs !== undefined) live.pingIntervalMs = pingIntervalMs;
+  if (cancelLagMs !== undefined) live.cancelLagMs = cancelLagMs;
+  if (maxSessionMs !== undefined) live.maxSessionMs = maxSessionMs;
+  if (Object.keys(live).length > 0) options.live = live;
   return options;
 }
 

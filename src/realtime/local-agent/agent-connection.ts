@@ -1,5 +1,6 @@
 // One client connection to the local agent: the handshake, the session's formats, caller audio
-// through the energy VAD, and the responses (echo, or the script's steps).
+// through the energy VAD, and the responses (echo, or the script's steps). Wire shapes follow the
+// live service as far as `live` says (live-shape.ts).
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../observability/logger.js';
 import { guardInput, rejectedInputs } from '../../observability/rejected-input.js';
@@ -10,8 +11,19 @@ import { rawText } from '../realtime-handshake.js';
 import { maxUnsentBytes } from '../socket-limits.js';
 import { AgentResponse, type BurstPacing, type ResponseContent } from './agent-response.js';
 import type { HandshakeMode, ScriptStep } from './agent-script.js';
+import { CallerTranscription } from './caller-transcription.js';
 import { decodeToLinear, toneIn, transcode } from './echo-transcoder.js';
 import { EnergyVad } from './energy-vad.js';
+import {
+  createdSession,
+  flatUpdatedSession,
+  initialSessionState,
+  mergeSessionUpdate,
+  responseUsage,
+  vadRequested,
+  type LiveShape,
+  type SessionState,
+} from './live-shape.js';
 
 export interface AgentConnectionOptions {
   readonly index: number;
@@ -21,6 +33,9 @@ export interface AgentConnectionOptions {
   readonly pacing: BurstPacing;
   /** Energy threshold used when the session's turn_detection has no `threshold`. */
   readonly vadThresholdDbfs: number;
+  readonly live: LiveShape;
+  /** The model the client asked for (`?model=`), else live.model. */
+  readonly model: string;
   readonly log: Logger;
   /** The script's steps for the next user turn; undefined = echo. */
   nextTurn(): readonly ScriptStep[] | undefined;
@@ -38,6 +53,41 @@ interface TurnDetection {
   readonly prefixPaddingMs: number;
 }
 
+/** What the next response.create answers: a committed turn (VAD off) or a client item. */
+type PendingInput =
+  | { readonly kind: 'audio'; readonly utterance: Buffer }
+  | { readonly kind: 'item'; readonly item: ClientEventOf<'conversation.item.create'>['item'] };
+
+type ParsedClientEvent = { ok: true; event: ClientEvent } | { ok: false; type: unknown; issue: string };
+
+/**
+ * Validates a client frame with the client's own schema, also accepting `turn_detection:
+ * {type: null}` — the live service's "no VAD" — whatever that schema says of it.
+ */
+export function parseClientEvent(json: unknown): ParsedClientEvent {
+  const parsed = clientEventSchema.safeParse(json);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  const body = json as { type?: unknown; session?: { turn_detection?: unknown } } | null;
+  const td = body?.session?.turn_detection as { type?: unknown } | null | undefined;
+  if (body?.type === 'session.update' && typeof td === 'object' && td !== null && td.type === null) {
+    const retry = clientEventSchema.safeParse({
+      ...body,
+      session: { ...body.session, turn_detection: null },
+    });
+    if (retry.success && retry.data.type === 'session.update') {
+      const session = { ...retry.data.session, turn_detection: td };
+      return { ok: true, event: { ...retry.data, session } as unknown as ClientEvent };
+    }
+  }
+  const issue = parsed.error.issues[0];
+  return { ok: false, type: body?.type, issue: issue ? `${issue.path.join('.')} ${issue.message}` : '' };
+}
+
+const sessionEndMessages = {
+  max_duration: 'Maximum session duration reached',
+  timeout: 'Session timed out',
+} as const;
+
 export class AgentConnection {
   readonly #ws: WebSocket;
   readonly #options: AgentConnectionOptions;
@@ -50,31 +100,95 @@ export class AgentConnection {
   #keptStart = 0;
   #keptSamples = 0;
   #userItemId = '';
+  /** Where the current utterance starts (samples, prefix padding included), for partial transcripts. */
+  #speechStartSample = 0;
   #response: AgentResponse | null = null;
   readonly #agentItems = new Set<string>();
-  #lastClientItem: ClientEventOf<'conversation.item.create'>['item'] | null = null;
+  #pending: PendingInput | null = null;
   #sessionUpdates = 0;
+  #session: SessionState;
+  readonly #transcription: CallerTranscription;
+  /** The caller's side of the turn being answered (for response.done usage). */
+  #turnInput = { audioMs: 0, text: '' };
+  readonly #connectedAtMs = Date.now();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** The event_id of the client event being handled (error.event_id). */
+  #clientEventId: string | null = null;
 
   constructor(ws: WebSocket, options: AgentConnectionOptions) {
     this.#ws = ws;
     this.#options = options;
-    this.#turnDetection = {
-      thresholdDbfs: options.vadThresholdDbfs,
-      silenceDurationMs: 500,
-      prefixPaddingMs: 300,
-    };
+    const { live } = options;
+    this.#session = initialSessionState(live);
+    this.#turnDetection =
+      live.initialTurnDetection === 'none'
+        ? null
+        : { thresholdDbfs: options.vadThresholdDbfs, silenceDurationMs: 500, prefixPaddingMs: 300 };
     this.#vad = this.#newVad();
+    this.#transcription = new CallerTranscription((event) => this.#send(event), live);
     // Whatever one client message makes us throw is a dropped input, not an uncaught exception.
     ws.on('message', (data, isBinary) =>
       guardInput('realtime', options.source, () => this.#onMessage(data, isBinary)),
     );
-    ws.on('close', () => this.#response?.abandon());
+    ws.on('close', () => {
+      this.#response?.abandon();
+      clearInterval(this.#pingTimer);
+      for (const timer of this.#timers) clearTimeout(timer);
+      this.#timers.clear();
+    });
+    if (options.handshake === 'stall') return;
     if (options.handshake === 'normal' || options.handshake === 'greeting-only') {
+      if (live.greeting === 'live') {
+        this.#send({
+          type: 'session.created',
+          session: createdSession(this.#sessionId, options.model, this.#session),
+        });
+      }
       this.#send({
         type: 'conversation.created',
         conversation: { id: options.nextId('conv'), object: 'realtime.conversation' },
+        previous_item_id: null,
       });
+      if (live.greeting === 'live') this.#ping();
     }
+    if (live.pingIntervalMs > 0) {
+      this.#pingTimer = setInterval(() => this.#ping(), live.pingIntervalMs);
+      this.#pingTimer.unref();
+    }
+    if (live.maxSessionMs > 0) this.#after(live.maxSessionMs, () => this.#endSession('max_duration'));
+  }
+
+  get #sessionId(): string {
+    return `sess_local_${this.#options.index}`;
+  }
+
+  #ping(): void {
+    this.#send({ type: 'ping', timestamp: Date.now(), previous_item_id: null });
+  }
+
+  /** A timer cleared when the socket closes. */
+  #after(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      run();
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  /** The service ends the session: an error of type `reason`, then the socket closes. */
+  #endSession(
+    reason: keyof typeof sessionEndMessages,
+    message: string | null = sessionEndMessages[reason],
+    code: string | null = null,
+    closeCode = 1000,
+  ): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    this.#error(code, message, reason, { eventId: null });
+    this.#response?.abandon();
+    this.#response = null;
+    this.#ws.close(closeCode, reason);
   }
 
   /** Runs one step now (tests use this to fault a live connection at a chosen moment). */
@@ -96,7 +210,21 @@ export class AgentConnection {
           announceTimes: step.announceTimes,
         });
       case 'error':
-        return this.#error(step.code, step.message, step.errorType);
+        return this.#error(step.code, step.message, step.errorType, {
+          param: step.param,
+          eventId: step.eventId,
+        });
+      case 'end_session': {
+        const end = (): void =>
+          this.#endSession(
+            step.reason,
+            step.message ?? sessionEndMessages[step.reason],
+            step.code,
+            step.closeCode,
+          );
+        if (step.afterMs === 0) return end();
+        return this.#after(step.afterMs, end);
+      }
       case 'disconnect':
         if (step.closeCode !== undefined) this.#ws.close(step.closeCode, 'scripted disconnect');
         else this.#ws.terminate();
@@ -111,7 +239,7 @@ export class AgentConnection {
       case 'unknown_event':
         return this.#send({ type: 'grok.future_event', detail: 'not in the protocol subset' });
       case 'ping':
-        return this.#send({ type: 'ping' });
+        return this.#ping();
       case 'close_mid_response': {
         const audio = toneIn(this.#outputFormat, 2000);
         this.#startResponse(
@@ -146,8 +274,23 @@ export class AgentConnection {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text);
   }
 
-  #error(code: string, message: string, type = 'invalid_request_error'): void {
-    this.#send({ type: 'error', error: { type, code, message } });
+  /** An `error` event with every field the live service sends (`param`, `event_id` null unless known). */
+  #error(
+    code: string | null,
+    message: string | null,
+    type: string | null = 'invalid_request_error',
+    extra: { param?: string | null; eventId?: string | null } = {},
+  ): void {
+    this.#send({
+      type: 'error',
+      error: {
+        type,
+        code,
+        message,
+        param: extra.param ?? null,
+        event_id: extra.eventId !== undefined ? extra.eventId : this.#clientEventId,
+      },
+    });
   }
 
   /** An error event for a client frame we drop, counted; none while the client is not reading. */
@@ -168,18 +311,18 @@ export class AgentConnection {
     } catch {
       return this.#reject('invalid_json', 'message is not JSON');
     }
-    const parsed = clientEventSchema.safeParse(json);
-    if (!parsed.success) {
-      const type = (json as { type?: unknown } | null)?.type;
-      const issue = parsed.error.issues[0];
-      return this.#reject(
-        'invalid_event',
-        `invalid client event ${String(type)}: ${issue ? `${issue.path.join('.')} ${issue.message}` : ''}`,
-      );
+    const parsed = parseClientEvent(json);
+    if (!parsed.ok) {
+      return this.#reject('invalid_event', `invalid client event ${String(parsed.type)}: ${parsed.issue}`);
     }
-    const event = parsed.data;
+    const event = parsed.event;
     this.#options.onClientEvent(event);
-    this.#onEvent(event);
+    this.#clientEventId = event.event_id ?? null;
+    try {
+      this.#onEvent(event);
+    } finally {
+      this.#clientEventId = null;
+    }
   }
 
   #onEvent(event: ClientEvent): void {
@@ -193,14 +336,22 @@ export class AgentConnection {
         const audio = Buffer.concat(this.#kept);
         this.#resetInput();
         this.#userItemId = this.#options.nextId('item');
-        this.#send({ type: 'input_audio_buffer.committed', item_id: this.#userItemId });
-        return this.#userTurn(audio);
+        this.#send({
+          type: 'input_audio_buffer.committed',
+          item_id: this.#userItemId,
+          previous_item_id: null,
+        });
+        if (this.#turnDetection !== null) return this.#audioTurn(audio);
+        // No VAD: the turn is the caller's item now; the answer waits for response.create.
+        this.#transcribe(audio);
+        this.#pending = { kind: 'audio', utterance: audio };
+        return;
       }
       case 'input_audio_buffer.clear':
         this.#resetInput();
         return this.#send({ type: 'input_audio_buffer.cleared' });
       case 'conversation.item.create': {
-        this.#lastClientItem = event.item;
+        this.#pending = { kind: 'item', item: event.item };
         const id = this.#options.nextId('item');
         return this.#send({
           type: 'conversation.item.added',
@@ -209,10 +360,22 @@ export class AgentConnection {
       }
       case 'response.create':
         return this.#onResponseCreate(event.response?.instructions);
-      case 'response.cancel':
-        if (!this.#response)
-          return this.#error('response_cancel_not_active', 'Cancellation failed: no active response found');
-        return this.#response.cancel();
+      case 'response.cancel': {
+        const eventId = this.#clientEventId;
+        const notActive = (): void =>
+          this.#error(
+            'response_cancel_not_active',
+            'Cancellation failed: no active response found',
+            undefined,
+            {
+              eventId,
+            },
+          );
+        if (!this.#response) return notActive();
+        // A slow server (live.cancelLagMs) streams on; if the answer completes first, the
+        // cancel finds nothing to cancel.
+        return this.#response.cancel(this.#options.live.cancelLagMs, notActive);
+      }
       case 'conversation.item.truncate':
         if (!this.#agentItems.has(event.item_id)) {
           return this.#error('item_truncate_invalid_item_id', `no assistant item ${event.item_id}`);
@@ -229,35 +392,69 @@ export class AgentConnection {
   #onSessionUpdate(event: ClientEventOf<'session.update'>): void {
     if (this.#options.handshake === 'greeting-only') return;
     const session = event.session;
-    const input = session.audio?.input?.format;
-    const output = session.audio?.output?.format;
-    if (input) this.#inputFormat = formatFromSessionJson(input);
-    if (output) this.#outputFormat = formatFromSessionJson(output);
-    if (session.turn_detection === null) {
+    // Function tools are flat on the live service: {type:'function', name, description, parameters}.
+    const tools = session.tools ?? [];
+    for (const [i, tool] of tools.entries()) {
+      if (tool.type === 'function' && (typeof tool.name !== 'string' || tool.name === '')) {
+        return this.#error(
+          'invalid_value',
+          `session.tools[${i}]: a function tool is flat — {type: "function", name, description, parameters}`,
+          'invalid_request_error',
+          { param: `session.tools[${i}].name` },
+        );
+      }
+    }
+    let inputFormat = this.#inputFormat;
+    let outputFormat = this.#outputFormat;
+    for (const direction of ['input', 'output'] as const) {
+      const json = session.audio?.[direction]?.format;
+      if (!json) continue;
+      try {
+        if (direction === 'input') inputFormat = formatFromSessionJson(json);
+        else outputFormat = formatFromSessionJson(json);
+      } catch (err) {
+        return this.#error('invalid_value', (err as Error).message, 'invalid_request_error', {
+          param: `session.audio.${direction}.format`,
+        });
+      }
+    }
+    this.#inputFormat = inputFormat;
+    this.#outputFormat = outputFormat;
+    const td = session.turn_detection as Record<string, unknown> | null | undefined;
+    if (td === null || (td !== undefined && !vadRequested(td))) {
       this.#turnDetection = null;
-    } else if (session.turn_detection) {
-      const td = session.turn_detection;
+    } else if (td !== undefined) {
+      const threshold = typeof td.threshold === 'number' ? td.threshold : undefined;
       this.#turnDetection = {
         // Our mapping of the 0..1 threshold onto energy: 0 → -60 dBFS, 0.5 → -40, 1 → -20.
-        thresholdDbfs: td.threshold !== undefined ? -60 + 40 * td.threshold : this.#options.vadThresholdDbfs,
-        silenceDurationMs: td.silence_duration_ms ?? 500,
-        prefixPaddingMs: td.prefix_padding_ms ?? 300,
+        thresholdDbfs: threshold !== undefined ? -60 + 40 * threshold : this.#options.vadThresholdDbfs,
+        silenceDurationMs: typeof td.silence_duration_ms === 'number' ? td.silence_duration_ms : 500,
+        prefixPaddingMs: typeof td.prefix_padding_ms === 'number' ? td.prefix_padding_ms : 300,
       };
     }
+    this.#session = mergeSessionUpdate(this.#session, session);
+    this.#transcription.configure(this.#session.transcription);
     this.#vad = this.#newVad();
     this.#resetInput();
-    this.#send({
-      type: 'session.updated',
-      session: {
-        ...session,
-        object: 'realtime.session',
-        id: `sess_local_${this.#options.index}`,
-        audio: {
-          input: { format: formatToSessionJson(this.#inputFormat) },
-          output: { format: formatToSessionJson(this.#outputFormat) },
+    if (this.#options.live.sessionUpdated === 'flat') {
+      this.#send({
+        type: 'session.updated',
+        session: flatUpdatedSession(this.#sessionId, this.#options.model, this.#session),
+      });
+    } else {
+      this.#send({
+        type: 'session.updated',
+        session: {
+          ...session,
+          object: 'realtime.session',
+          id: this.#sessionId,
+          audio: {
+            input: { format: formatToSessionJson(this.#inputFormat) },
+            output: { format: formatToSessionJson(this.#outputFormat) },
+          },
         },
-      },
-    });
+      });
+    }
     if (this.#sessionUpdates++ === 0) for (const step of this.#options.afterHandshake()) this.runStep(step);
   }
 
@@ -272,13 +469,15 @@ export class AgentConnection {
       const rate = this.#vad.sampleRate;
       if (vadEvent.kind === 'speech_started') {
         this.#userItemId = this.#options.nextId('item');
+        this.#speechStartSample = vadEvent.startSample;
         this.#send({
           type: 'input_audio_buffer.speech_started',
           audio_start_ms: Math.round((vadEvent.startSample * 1000) / rate),
           item_id: this.#userItemId,
         });
-        // Server VAD barge-in: the caller talking over the agent cancels its answer.
-        this.#response?.cancel();
+        // Server VAD barge-in: the caller talking over the agent cancels its answer (a slow
+        // server only after live.cancelLagMs).
+        this.#response?.cancel(this.#options.live.cancelLagMs);
       } else {
         this.#send({
           type: 'input_audio_buffer.speech_stopped',
@@ -291,8 +490,13 @@ export class AgentConnection {
           item_id: this.#userItemId,
           previous_item_id: null,
         });
-        this.#userTurn(utterance);
+        this.#audioTurn(utterance);
       }
+    }
+    if (this.#vad.speaking && this.#transcription.enabled) {
+      // Silence after the last voiced window adds no words.
+      const spokenMs = ((this.#vad.voicedUntil - this.#speechStartSample) * 1000) / this.#vad.sampleRate;
+      this.#transcription.progress(this.#userItemId, spokenMs);
     }
     if (!this.#vad.speaking) this.#trimIdleInput();
   }
@@ -329,23 +533,32 @@ export class AgentConnection {
     this.#keptSamples = 0;
   }
 
-  #userTurn(utterance: Buffer | null, text?: string): void {
+  /** The caller's turn `#userItemId` ended with `utterance` (VAD stop, or a commit with VAD on). */
+  #audioTurn(utterance: Buffer): void {
+    this.#transcribe(utterance);
+    this.#respond(utterance);
+  }
+
+  /** The caller's transcript of the turn (live or legacy shape; none when there is nothing). */
+  #transcribe(utterance: Buffer): void {
+    if (utterance.length === 0) return;
+    const ms = durationMs(this.#inputFormat, utterance.length);
+    this.#turnInput = { audioMs: ms, text: '' };
+    this.#transcription.turnEnded(this.#userItemId, ms);
+  }
+
+  /** Answers a turn: the script's steps for it, else an echo (audio) or a tone (text, bare). */
+  #respond(utterance: Buffer | null, text?: string): void {
     const steps = this.#options.nextTurn();
-    if (utterance && utterance.length > 0) {
-      const seconds = (durationMs(this.#inputFormat, utterance.length) / 1000).toFixed(1);
-      this.#send({
-        type: 'conversation.item.input_audio_transcription.completed',
-        item_id: this.#userItemId,
-        content_index: 0,
-        transcript: `[caller ${seconds} s]`,
-      });
-    }
     if (steps) {
       for (const step of steps) this.runStep(step, utterance ?? undefined);
-      return;
+    } else if (utterance && utterance.length > 0) {
+      this.#echo(utterance);
+    } else {
+      this.#say(text !== undefined ? `[echo text: ${text}]` : '[response]', 300);
     }
-    if (utterance && utterance.length > 0) return this.#echo(utterance);
-    this.#say(text !== undefined ? `[echo text: ${text}]` : '[response]', 300);
+    // A turn whose steps started no answer still gets its repeated transcript.
+    this.#transcription.flushRepeat();
   }
 
   #onResponseCreate(instructions: string | undefined): void {
@@ -355,12 +568,19 @@ export class AgentConnection {
         'Conversation already has an active response',
       );
     }
-    const item = this.#lastClientItem;
-    this.#lastClientItem = null;
-    if (item?.type === 'function_call_output') return this.#say(`[function result: ${item.output}]`, 300);
-    if (item?.type === 'message') return this.#userTurn(null, item.content.map((c) => c.text).join(' '));
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending?.kind === 'audio') return this.#respond(pending.utterance);
+    if (pending?.item.type === 'function_call_output') {
+      return this.#say(`[function result: ${pending.item.output}]`, 300);
+    }
+    if (pending?.item.type === 'message') {
+      const text = pending.item.content.map((c) => c.text).join(' ');
+      this.#turnInput = { audioMs: 0, text };
+      return this.#respond(null, text);
+    }
     if (instructions !== undefined) return this.#say(`[instructions: ${instructions}]`, 300);
-    this.#userTurn(null);
+    this.#respond(null);
   }
 
   #echo(utterance: Buffer): void {
@@ -381,11 +601,25 @@ export class AgentConnection {
 
   #startResponse(content: ResponseContent, fault: { stopAfterBytes?: number } = {}): void {
     this.#response?.cancel();
+    const { live } = this.#options;
+    const turnInput = this.#turnInput;
+    this.#turnInput = { audioMs: 0, text: '' };
     const response: AgentResponse = new AgentResponse(
       {
         send: (event) => this.#send(event),
         nextId: (prefix) => this.#options.nextId(prefix),
         pacing: this.#options.pacing,
+        deltaExtras: live.deltaExtras,
+        ...(live.usage && {
+          usage: (sent) =>
+            responseUsage({
+              ...sent,
+              inputAudioMs: turnInput.audioMs,
+              inputText: `${this.#session.instructions}${turnInput.text}`,
+              sessionMs: Date.now() - this.#connectedAtMs,
+            }),
+        }),
+        onCreated: () => this.#transcription.flushRepeat(),
         ...(fault.stopAfterBytes !== undefined
           ? { stopAfterBytes: fault.stopAfterBytes, onStopped: () => this.#ws.terminate() }
           : {}),

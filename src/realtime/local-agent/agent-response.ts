@@ -1,8 +1,10 @@
 // One response of the local agent, framed like the real service (OpenAI Realtime GA framing,
 // which Grok follows): response.created → output_item.added → content → output_item.done →
 // response.done. Audio goes out faster than real time in bursts, as Grok's does, so the
-// client's playout queue — not the socket — sets the pace.
-import { bytesPerMs, bytesPerSample, type AudioFormat } from '../../audio/audio-format.js';
+// client's playout queue — not the socket — sets the pace. As recorded live, each delta says
+// how much audio it holds (`audio_duration_ms`, plus `ts`, `latency`, `rid`) and response.done
+// carries the answer's usage at the top level (`response.usage` stays `{}`).
+import { bytesPerMs, bytesPerSample, durationMs, type AudioFormat } from '../../audio/audio-format.js';
 
 export interface BurstPacing {
   /** Audio per response.output_audio.delta; default 40. */
@@ -31,10 +33,22 @@ export type ResponseContent =
       readonly announceTimes: number;
     };
 
+/** What the answer sent, for its usage. */
+export interface SentAudio {
+  readonly outputAudioMs: number;
+  readonly transcript: string;
+}
+
 export interface AgentResponseDeps {
   send(event: Record<string, unknown>): void;
   nextId(prefix: string): string;
   readonly pacing: BurstPacing;
+  /** `audio_duration_ms`, `ts`, `latency`, `rid` on each output delta. */
+  readonly deltaExtras?: boolean;
+  /** Top-level `usage` of response.done (live shape); undefined = none. */
+  usage?(sent: SentAudio): Record<string, unknown>;
+  /** Right after response.created. */
+  onCreated?(): void;
   /** Stop (without response.done) after this many audio bytes and call onStopped. */
   readonly stopAfterBytes?: number;
   onStopped?(): void;
@@ -49,24 +63,37 @@ export class AgentResponse {
   #offset = 0;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
+  #createdAtMs = 0;
+  readonly #rid: string;
+  /** A slow cancel under way: the answer ends `cancelled` when this fires. */
+  #cancelTimer: NodeJS.Timeout | undefined;
+  #onCancelMissed: (() => void) | undefined;
 
   constructor(deps: AgentResponseDeps, content: ResponseContent) {
     this.#deps = deps;
     this.#content = content;
     this.id = deps.nextId('resp');
     this.itemId = deps.nextId('item');
+    this.#rid = deps.nextId('rid');
   }
 
   get finished(): boolean {
     return this.#finished;
   }
 
+  /** A slow cancel has been asked for and the answer still streams. */
+  get cancelling(): boolean {
+    return this.#cancelTimer !== undefined;
+  }
+
   start(): void {
     const { send } = this.#deps;
+    this.#createdAtMs = Date.now();
     send({
       type: 'response.created',
       response: { id: this.id, object: 'realtime.response', status: 'in_progress', output: [] },
     });
+    this.#deps.onCreated?.();
     const content = this.#content;
     if (content.kind === 'function_call') {
       const item = {
@@ -110,10 +137,24 @@ export class AgentResponse {
     this.#burst();
   }
 
-  /** response.cancel or barge-in: stop where we are; the item stays incomplete. */
-  cancel(): void {
+  /**
+   * response.cancel or barge-in: stop where we are; the item stays incomplete. With `lagMs` the
+   * answer goes on streaming that long first (a slow server); if it completes meanwhile,
+   * `onMissed` runs (the cancel found no active response). A cancel without lag ends a slow one now.
+   */
+  cancel(lagMs = 0, onMissed?: () => void): void {
     if (this.#finished) return;
+    if (lagMs > 0 && this.#content.kind === 'audio') {
+      if (this.#cancelTimer !== undefined) return;
+      this.#onCancelMissed = onMissed;
+      this.#cancelTimer = setTimeout(() => this.cancel(), lagMs);
+      // Keep streaming: the next burst goes out now, as from a server that has not seen the cancel.
+      clearTimeout(this.#timer);
+      this.#burst();
+      return;
+    }
     clearTimeout(this.#timer);
+    clearTimeout(this.#cancelTimer);
     const item = {
       id: this.itemId,
       object: 'realtime.item',
@@ -128,6 +169,7 @@ export class AgentResponse {
   /** The socket is gone: stop timers, send nothing. */
   abandon(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#cancelTimer);
     this.#finished = true;
   }
 
@@ -158,6 +200,12 @@ export class AgentResponse {
         type: 'response.output_audio.delta',
         ...this.#ids(),
         delta: chunk.toString('base64'),
+        ...(this.#deps.deltaExtras === true && {
+          audio_duration_ms: Math.round(durationMs(content.format, chunk.length) * 1000) / 1000,
+          ts: Date.now(),
+          latency: Date.now() - this.#createdAtMs,
+          rid: this.#rid,
+        }),
       });
       if (this.#deps.stopAfterBytes !== undefined && this.#offset >= this.#deps.stopAfterBytes) {
         this.abandon();
@@ -191,10 +239,29 @@ export class AgentResponse {
 
   #finish(status: 'completed' | 'cancelled', output: unknown[]): void {
     this.#finished = true;
-    this.#deps.send({
-      type: 'response.done',
-      response: { id: this.id, object: 'realtime.response', status, output },
+    const missed =
+      status === 'completed' && this.#cancelTimer !== undefined ? this.#onCancelMissed : undefined;
+    clearTimeout(this.#cancelTimer);
+    this.#cancelTimer = undefined;
+    const content = this.#content;
+    const usage = this.#deps.usage?.({
+      outputAudioMs: content.kind === 'audio' ? durationMs(content.format, this.#offset) : 0,
+      transcript: content.kind === 'audio' ? content.transcript : '',
     });
+    const response = { id: this.id, object: 'realtime.response', status, output };
+    this.#deps.send(
+      usage === undefined
+        ? { type: 'response.done', response }
+        : {
+            type: 'response.done',
+            // As recorded live: the numbers are top-level, response.usage is empty.
+            response: { ...response, status_details: 'unimplemented', usage: {} },
+            response_id: this.id,
+            usage,
+            previous_item_id: null,
+          },
+    );
     this.#deps.onFinished();
+    missed?.();
   }
 }

@@ -28,11 +28,28 @@ const step = z.discriminatedUnion('kind', [
     /** Repeats response.function_call_arguments.done; the call also rides on output_item.done and response.done. */
     announceTimes: z.number().int().min(1).max(10).default(2),
   }),
+  /** An `error` event; the live service may send any of its fields null. */
   z.strictObject({
     kind: z.literal('error'),
-    code: z.string(),
-    message: z.string(),
-    errorType: z.string().default('invalid_request_error'),
+    code: z.string().nullable(),
+    message: z.string().nullable(),
+    errorType: z.string().nullable().default('invalid_request_error'),
+    param: z.string().nullable().default(null),
+    /** The client event the error answers (`error.event_id`). */
+    eventId: z.string().nullable().default(null),
+  }),
+  /**
+   * The service ends the session `afterMs` after the step runs: an `error` of type `reason`
+   * (`max_duration` or `timeout`, as live), then the socket closes with `closeCode`.
+   */
+  z.strictObject({
+    kind: z.literal('end_session'),
+    reason: z.enum(['max_duration', 'timeout']).default('max_duration'),
+    afterMs: z.number().int().min(0).max(86_400_000).default(0),
+    /** Default: a message naming the reason. */
+    message: z.string().nullable().optional(),
+    code: z.string().nullable().default(null),
+    closeCode: z.number().int().min(1000).max(4999).default(1000),
   }),
   /** Drop the connection: with `closeCode` a close frame, without it a TCP reset (terminate). */
   z.strictObject({

@@ -56,6 +56,11 @@ export class EnergyVad {
     return this.#speaking;
   }
 
+  /** While speaking: the end (sample) of the last voiced window. */
+  get voicedUntil(): number {
+    return this.#lastVoicedEnd;
+  }
+
   /** Samples consumed since the session started. */
   get position(): number {
     return this.#position + this.#windowFill;

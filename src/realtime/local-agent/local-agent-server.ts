@@ -10,6 +10,7 @@ import type { ClientEvent } from '../client-events.js';
 import { maxRealtimeFrameBytes } from '../socket-limits.js';
 import { AgentConnection } from './agent-connection.js';
 import { defaultPacing, type BurstPacing } from './agent-response.js';
+import { resolveLiveShape, type LiveShapeInput } from './live-shape.js';
 import {
   handshakeModeFor,
   localAgentScriptSchema,
@@ -32,6 +33,12 @@ export interface LocalAgentOptions {
   readonly vadThresholdDbfs?: number;
   /** When set, the upgrade needs `Authorization: Bearer <apiKey>` (else HTTP 401). */
   readonly apiKey?: string;
+  /**
+   * How closely to copy the live service's wire shapes (live-shape.ts): `true` = all of them
+   * (strictLiveShape); an object overrides the defaults (live except caller transcripts, which
+   * by default come for every turn even when the session did not ask for them).
+   */
+  readonly live?: LiveShapeInput;
   readonly log?: Logger;
 }
 
@@ -71,6 +78,7 @@ export interface LocalAgent {
 export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<LocalAgent> {
   const script = localAgentScriptSchema.parse(options.mode === 'scripted' ? (options.script ?? {}) : {});
   const pacing: BurstPacing = { ...defaultPacing, ...options.pacing };
+  const live = resolveLiveShape(options.live);
   const log = (options.log ?? logger).child({ component: 'local-agent' });
   const received: ReceivedClientEvent[] = [];
   const sent: SentServerEvent[] = [];
@@ -116,6 +124,8 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
       handshake: handshakeModeFor(script, index),
       pacing,
       vadThresholdDbfs: options.vadThresholdDbfs ?? -40,
+      live,
+      model: modelOf(req.url) ?? live.model,
       log,
       nextTurn: () => {
         const entry = turns.shift();
@@ -173,4 +183,14 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
         wss.close(() => resolve());
       }),
   };
+}
+
+/** The `?model=` of the upgrade request (the live service fixes the model at connect time). */
+function modelOf(url: string | undefined): string | undefined {
+  try {
+    const model = new URL(url ?? '/', 'ws://local-agent').searchParams.get('model');
+    return model !== null && model !== '' ? model : undefined;
+  } catch {
+    return undefined;
+  }
 }
