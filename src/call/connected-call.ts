@@ -91,6 +91,8 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     realtimeReconnects: 0,
     realtimeRenewals: 0,
   };
+  #sessionBillable = 0;
+  #billableOfEndedSessions = 0;
   #usage:
     | { outputAudioSeconds: number; billableAudioSeconds: number; inputTokens: number; outputTokens: number }
     | undefined;
@@ -254,6 +256,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
   // --- the agent ---
 
   #attachAgent(agent: RealtimeSession): void {
+    this.#newRealtimeSession();
     this.#agent = agent;
     agent.on('audio', (event) => {
       if (this.#agent === agent) this.#agentToCaller.onAgentAudio(event);
@@ -273,7 +276,10 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
           outputTokens: 0,
         });
         sum.outputAudioSeconds += usage.outputAudioSeconds;
-        sum.billableAudioSeconds += usage.billableAudioSeconds;
+        // Cumulative per realtime session on the service: the latest value of this session,
+        // plus what earlier sessions of the call ended with.
+        this.#sessionBillable = Math.max(this.#sessionBillable, usage.sessionBillableAudioSeconds);
+        sum.billableAudioSeconds = this.#billableOfEndedSessions + this.#sessionBillable;
         sum.inputTokens += usage.inputTokens;
         sum.outputTokens += usage.outputTokens;
       }
@@ -289,8 +295,12 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     });
     agent.on('function_call', (call) => void this.#onFunctionCall(agent, call));
     agent.on('error', (err) => this.#onAgentError(err));
-    agent.on('reconnected', () => this.#counts.realtimeReconnects++);
+    agent.on('reconnected', () => {
+      this.#counts.realtimeReconnects++;
+      this.#newRealtimeSession();
+    });
     agent.on('renewed', ({ reason }) => {
+      this.#newRealtimeSession();
       this.#counts.realtimeRenewals++;
       this.#log.info({ reason }, 'agent session renewed by the service; the call goes on');
     });
@@ -299,6 +309,12 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
       this.#log.warn({ reason, message }, 'agent session lost');
       this.#agentFailed();
     });
+  }
+
+  /** A new session on the service: its billable audio counts from zero again. */
+  #newRealtimeSession(): void {
+    this.#billableOfEndedSessions += this.#sessionBillable;
+    this.#sessionBillable = 0;
   }
 
   #detachAgent(): void {

@@ -12,12 +12,16 @@ const sessionJson = z.looseObject({
   voice: z.string().optional(),
   instructions: z.string().optional(),
   turn_detection: z
-    .looseObject({
-      type: z.literal('server_vad'),
-      threshold: z.number().min(0).max(1).optional(),
-      silence_duration_ms: z.number().int().min(0).optional(),
-      prefix_padding_ms: z.number().int().min(0).optional(),
-    })
+    .union([
+      z.looseObject({
+        type: z.literal('server_vad'),
+        threshold: z.number().min(0).max(1).optional(),
+        silence_duration_ms: z.number().int().min(0).optional(),
+        prefix_padding_ms: z.number().int().min(0).optional(),
+      }),
+      // No VAD, as the live service spells it.
+      z.looseObject({ type: z.null() }),
+    ])
     .nullable()
     .optional(),
   audio: z

@@ -56,8 +56,10 @@ export interface RealtimeTranscriptEvent {
 
 /** `response.done` usage (seen live): what one response cost. */
 export interface ResponseUsage {
+  /** Audio of this response. */
   readonly outputAudioSeconds: number;
-  readonly billableAudioSeconds: number;
+  /** Billable audio of the whole session so far (cumulative on the service, not per response). */
+  readonly sessionBillableAudioSeconds: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
 }

@@ -67,7 +67,7 @@ export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void 
       return sink.emit('response_done', {
         responseId: event.response.id,
         status: event.response.status,
-        ...(event.response.usage !== undefined && { usage: usageOf(event.response.usage) }),
+        ...usageOf(event.usage, event.response.usage),
       });
     case 'error':
       return sink.serverError(classifyServerError(event.error));
@@ -79,11 +79,24 @@ export function mapServerEvent(event: ServerEvent, sink: ServerEventSink): void 
   }
 }
 
-function usageOf(usage: NonNullable<ServerEventOf<'response.done'>['response']['usage']>): ResponseUsage {
+type UsageJson = NonNullable<ServerEventOf<'response.done'>['usage']>;
+
+/**
+ * The usage of a response.done: the top-level `usage` (live), else `response.usage` when it
+ * has numbers. `billable_audio_seconds` is cumulative for the session (a live capture: 5.134 s of
+ * audio, 3 billable), so it is passed on as the session total, not a per-response amount.
+ */
+function usageOf(top: UsageJson | undefined, nested: UsageJson | undefined): { usage?: ResponseUsage } {
+  const has = (u: UsageJson | undefined): u is UsageJson =>
+    u !== undefined && Object.values(u).some((v) => typeof v === 'number');
+  const u = has(top) ? top : has(nested) ? nested : undefined;
+  if (u === undefined) return {};
   return {
-    outputAudioSeconds: usage.output_audio_seconds ?? 0,
-    billableAudioSeconds: usage.billable_audio_seconds ?? 0,
-    inputTokens: usage.input_tokens ?? 0,
-    outputTokens: usage.output_tokens ?? 0,
+    usage: {
+      outputAudioSeconds: u.output_audio_seconds ?? 0,
+      sessionBillableAudioSeconds: u.billable_audio_seconds ?? 0,
+      inputTokens: u.input_tokens ?? 0,
+      outputTokens: u.output_tokens ?? 0,
+    },
   };
 }

@@ -115,6 +115,8 @@ export const serverEventSchema = z.discriminatedUnion('type', [
       output: z.array(item).optional(),
       usage: usage.optional().catch(undefined),
     }),
+    // Live: the numbers are in a top-level `usage` (`response.usage` is `{}`).
+    usage: usage.optional().catch(undefined),
   }),
   z.looseObject({ type: z.literal('error'), error: errorBody }),
 ]);

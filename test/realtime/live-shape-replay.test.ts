@@ -174,17 +174,16 @@ t.test('caller transcripts: .updated wholes replace, repeated .completed give on
         output_index: 0,
       });
       send({ type: 'response.output_audio_transcript.done', item_id: 'item_2', transcript: 'Hi there.' });
+      // Live: the numbers are in a top-level usage, response.usage is {}.
       send({
         type: 'response.done',
-        response: {
-          id: 'resp_1',
-          status: 'completed',
-          usage: {
-            output_audio_seconds: 1.25,
-            billable_audio_seconds: 2.5,
-            input_tokens: 40,
-            output_tokens: 12,
-          },
+        response: { id: 'resp_1', status: 'completed', usage: {} },
+        usage: {
+          output_audio_seconds: 1.25,
+          billable_audio_seconds: 2.5,
+          input_tokens: 40,
+          output_tokens: 12,
+          total_tokens: 52,
         },
       });
     },
@@ -219,7 +218,7 @@ t.test('caller transcripts: .updated wholes replace, repeated .completed give on
   t.equal(audio.length, 1, 'a delta with the live extra fields is read');
   t.same(done[0]?.usage, {
     outputAudioSeconds: 1.25,
-    billableAudioSeconds: 2.5,
+    sessionBillableAudioSeconds: 2.5,
     inputTokens: 40,
     outputTokens: 12,
   });

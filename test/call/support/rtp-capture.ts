@@ -19,13 +19,17 @@ export interface Tap {
   teardown(fn: () => unknown): void;
 }
 
-/** Starts tcpdump for UDP datagrams to `dstPort` on lo; resolves once it is listening. */
+/**
+ * Starts tcpdump for UDP datagrams to `dstPort` on lo (or, with `filter`, any pcap filter, e.g.
+ * everything from grok-sip's RTP range); resolves once it is listening.
+ */
 export async function captureUdpTo(
   t: Tap,
   dstPort: number,
   file: string,
+  filter = `udp and dst port ${dstPort}`,
 ): Promise<{ stop(): Promise<CapturedRtp[]> }> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-w', file, `udp and dst port ${dstPort}`], {
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-w', file, filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
