@@ -32,6 +32,8 @@ for (const format of formats) {
         inputFormat: format,
         outputFormat: format,
         turnDetection: { prefixPaddingMs: 100, silenceDurationMs: 300 },
+        // The service sends caller transcripts only when asked (as the local agent now does).
+        transcription: { model: 'grok-transcribe' },
       },
     });
     t.teardown(() => session.close());

@@ -301,15 +301,29 @@ t.test(
   },
 );
 
-t.test('caller transcripts by default (not strict): one .completed per turn, as before', async (t) => {
-  const { client } = await agentAndClient(t, { pacing: { burstIntervalMs: 0 } });
-  client.appendAudio(speechBurst(pcmu, 100, 600, 400));
-  await client.next('response.done');
-  t.same(
-    client.events.filter((e) => e.type.startsWith(transcriptionPrefix)).map((e) => [e.type, e.transcript]),
-    [[`${transcriptionPrefix}completed`, '[caller 0.6 s]']],
-  );
-});
+t.test(
+  'caller transcripts unasked: none by default (live); callerTranscripts always: one .completed per turn',
+  async (t) => {
+    const quiet = await agentAndClient(t, { pacing: { burstIntervalMs: 0 } });
+    quiet.client.appendAudio(speechBurst(pcmu, 100, 600, 400));
+    await quiet.client.next('response.done');
+    t.same(
+      quiet.client.events.filter((e) => e.type.startsWith(transcriptionPrefix)),
+      [],
+      'the session did not enable transcription: no caller transcript, as the service does',
+    );
+    const { client } = await agentAndClient(t, {
+      pacing: { burstIntervalMs: 0 },
+      live: { callerTranscripts: 'always' },
+    });
+    client.appendAudio(speechBurst(pcmu, 100, 600, 400));
+    await client.next('response.done');
+    t.same(
+      client.events.filter((e) => e.type.startsWith(transcriptionPrefix)).map((e) => [e.type, e.transcript]),
+      [[`${transcriptionPrefix}completed`, '[caller 0.6 s]']],
+    );
+  },
+);
 
 t.test('output deltas say how much audio they hold; response.done carries usage', async (t) => {
   const { client } = await agentAndClient(t, { live: true, pacing: { burstIntervalMs: 0 } });

@@ -1,8 +1,8 @@
 // How closely the local agent copies the live service's wire shapes (shared/notes/xai-realtime.md,
 // "What later evidence showed"): the greeting, the flat session.updated, caller transcription,
 // the extra fields on audio deltas and response.done, a slow cancel, a session the service ends.
-// The defaults are live except where a test relied on the agent's earlier behaviour (callerTranscripts);
-// `strictLiveShape` is the live service as far as we know it.
+// The defaults are the live service as far as we know it (`strictLiveShape` names them all); a test
+// that wants the agent's earlier behaviour asks for it (e.g. callerTranscripts: 'always').
 
 export interface LiveShape {
   /**
@@ -19,8 +19,8 @@ export interface LiveShape {
   readonly sessionUpdated: 'flat' | 'nested';
   /**
    * When the session does not enable `audio.input.transcription`: `when-enabled` sends no caller
-   * transcript at all (live); `always` sends one `.completed` `[caller 1.2 s]` per turn (what the
-   * echo tests and the call records test rely on). Default always.
+   * transcript at all (live); `always` sends one `.completed` `[caller 1.2 s]` per turn whether
+   * asked or not (the agent's earlier behaviour). Default when-enabled.
    */
   readonly callerTranscripts: 'when-enabled' | 'always';
   /** With transcription on: one `.updated` (whole text so far) per this much caller speech. Default 200. */
@@ -54,7 +54,7 @@ export const defaultLiveShape: LiveShape = {
   greeting: 'live',
   pingIntervalMs: 10_000,
   sessionUpdated: 'flat',
-  callerTranscripts: 'always',
+  callerTranscripts: 'when-enabled',
   transcriptPartialMs: 200,
   repeatedCompleted: false,
   deltaExtras: true,
