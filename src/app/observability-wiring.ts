@@ -1,13 +1,15 @@
 // Metrics, health endpoints and call-detail records around a running app: the metrics observe
-// every call, the registration states follow the backend, /readyz follows the drain.
+// every call, the registration states follow the backend, /readyz follows the drain, and the main
+// thread reports its health (event-loop lag, media clock, RTP send errors) as thread="main".
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
 import type { Logger } from '../observability/logger.js';
 import { GrokSipMetrics } from '../observability/metrics.js';
 import type { GrokSipApp } from './grok-sip-app.js';
-import { Counter } from 'prom-client';
-import { mediaClock, type MediaClock } from '../media/media-clock.js';
+import { mediaClock } from '../media/media-clock.js';
+import { EventLoopLagMonitor } from '../observability/event-loop-lag.js';
+import { rtpSendErrors } from '../observability/rtp-send-errors.js';
 
 export interface Observability {
   readonly observer: CallObserver;
@@ -24,7 +26,6 @@ export async function startObservability(
   options: { port?: number } = {},
 ): Promise<Observability> {
   const metrics = new GrokSipMetrics();
-  mediaClockMetrics(metrics, mediaClock);
   let app: GrokSipApp | undefined;
   const endpoints: HttpEndpoints = await startHttpEndpoints({
     address: config.http.address,
@@ -48,6 +49,13 @@ export async function startObservability(
       };
     },
   });
+  // After the endpoints: a port in use must not leave the lag monitor running.
+  const lag = new EventLoopLagMonitor();
+  metrics.addThread('main', () => ({
+    eventLoopLag: lag.sample(),
+    mediaClock: mediaClock.stats,
+    rtpSendErrors: rtpSendErrors.count,
+  }));
   return {
     observer: metrics,
     metrics,
@@ -57,29 +65,9 @@ export async function startObservability(
       for (const state of started.backend.registrations()) metrics.setRegistration(state);
       started.backend.events.on('registration', (state) => metrics.setRegistration(state));
     },
-    close: () => endpoints.close(),
+    close: () => {
+      lag.stop();
+      return endpoints.close();
+    },
   };
-}
-
-/** The media clock's own health, read at scrape time: a skipped tick is 20 ms of audio lost on every call. */
-function mediaClockMetrics(metrics: GrokSipMetrics, clock: MediaClock): void {
-  const registers = [metrics.registry];
-  new Counter({
-    name: 'grok_sip_media_clock_skipped_ticks_total',
-    help: 'Media clock ticks skipped after an event-loop stall (each is 20 ms of audio on every call)',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(clock.stats.skippedTicks);
-    },
-  });
-  new Counter({
-    name: 'grok_sip_media_clock_late_ticks_total',
-    help: 'Media clock ticks that ran more than half a period late',
-    registers,
-    collect() {
-      this.reset();
-      this.inc(clock.stats.lateTicks);
-    },
-  });
 }

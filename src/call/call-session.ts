@@ -157,6 +157,7 @@ export class CallSession {
       await agent.close();
       return;
     }
+    this.#observeAnswered(answeredAtMs);
     this.#connect(dialog, agent, negotiated, pair, profile, apiFormat, answeredAtMs);
   }
 
@@ -167,6 +168,7 @@ export class CallSession {
     const answeredAtMs = performance.now();
     const dialog = await this.#awaitDialog(offer);
     if (dialog === null) return;
+    this.#observeAnswered(answeredAtMs);
     let negotiated: NegotiatedMedia;
     try {
       negotiated = parseAnswer(dialog.remoteSdp, { codecs: media.codecs, ptimeMs: media.ptimeMs });
@@ -312,6 +314,20 @@ export class CallSession {
     this.#finish(refusal.endReason, refusal.status);
   }
 
+  /** INVITE received → 200 OK sent: the CDR's setupMs and the setup histogram's sample. */
+  #setupMs(answeredAtMs: number): number {
+    return Math.round(answeredAtMs - this.#startedAtMs);
+  }
+
+  /** The ACK came: the setup time is known now, so the metrics see it now, not at the call's end. */
+  #observeAnswered(answeredAtMs: number): void {
+    try {
+      this.#services.observer?.answered(this.#setupMs(answeredAtMs));
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
+    }
+  }
+
   #finish(
     endReason: CallEndReason,
     sipStatus: number,
@@ -344,7 +360,7 @@ export class CallSession {
       startedAt: this.#startedAt.toISOString(),
       ...(answeredAtMs !== undefined && {
         answeredAt: wallAt(answeredAtMs),
-        setupMs: Math.round(answeredAtMs - this.#startedAtMs),
+        setupMs: this.#setupMs(answeredAtMs),
       }),
       endedAt: wallAt(endedAtMs),
       durationMs: Math.round(endedAtMs - this.#startedAtMs),

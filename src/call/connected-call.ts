@@ -373,7 +373,10 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
 
   #onAgentFrameSent(payload: Buffer, nowMs: number): void {
     this.#recording?.agent(payload);
-    this.#firstAgentAudioMs ??= Math.round(nowMs - this.#o.answeredAtMs);
+    if (this.#firstAgentAudioMs === undefined) {
+      this.#firstAgentAudioMs = Math.round(nowMs - this.#o.answeredAtMs);
+      this.#o.services.observer?.firstAgentAudio(this.#firstAgentAudioMs);
+    }
     if (this.#speechStoppedAtMs !== null) {
       this.#o.services.observer?.turnLatency(nowMs - this.#speechStoppedAtMs);
       this.#speechStoppedAtMs = null;

@@ -15,6 +15,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { logger as rootLogger, LogOnce, type Logger } from '../observability/logger.js';
 import { guardInput, rejectedInputs } from '../observability/rejected-input.js';
+import { rtpSendErrors } from '../observability/rtp-send-errors.js';
 import {
   DtmfReceiver,
   telephoneEventPayloadBytes,
@@ -242,6 +243,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #onSendDone = (err: Error | null): void => {
     if (err === null) return;
     this.#stats.sendErrors++;
+    rtpSendErrors.record();
     if (this.#logOnce.first(`send:${(err as NodeJS.ErrnoException).code}`)) {
       this.#log.warn({ err }, 'RTP send failed');
     }

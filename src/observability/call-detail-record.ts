@@ -90,6 +90,13 @@ export interface CallUsage {
 export interface CallObserver {
   /** Routed and a codec agreed: answering begins (180); the call counts as active until ended(). */
   accepted(callId: string): void;
+  /**
+   * The 200 OK was ACKed: the call's setupMs (INVITE received → 200 OK sent), observed when it
+   * happens rather than at the end of a call that may last half an hour.
+   */
+  answered(setupMs: number): void;
+  /** The call's first agent audio packet went out on RTP: 200 OK sent → then, ms (firstAgentAudioMs). */
+  firstAgentAudio(ms: number): void;
   /** Caller stopped speaking (speech_stopped) → first agent audio sent on RTP, ms. */
   turnLatency(ms: number): void;
   bargeIn(): void;

@@ -1,10 +1,13 @@
 // Prometheus metrics of one grok-sip process, on its own registry (tests run several apps in one
 // process, and prom-client's global registry would mix them). Fed by the call layer through
-// CallObserver (accepted, ended, …) and by the signaling backend (setRegistration).
+// CallObserver (accepted, answered, first agent audio, ended, …), by the signaling backend
+// (setRegistration), and, at scrape time, by each thread's health (addThread: event-loop lag,
+// media-clock ticks, RTP send errors).
 // Buckets are for telephony: setup from 5 ms (local agent) to 5 s (slow agent handshake), first
 // audio and turn latency from 50 ms to 10 s.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallDetailRecord, CallObserver } from './call-detail-record.js';
+import type { EventLoopLagSample } from './event-loop-lag.js';
 import { ignoredErrors } from './ignored-errors.js';
 import { rejectedInputs } from './rejected-input.js';
 
@@ -32,6 +35,17 @@ const SETUP_BUCKETS_SEC = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
 const LATENCY_BUCKETS_SEC = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 // RFC 3550 jitter of a healthy LAN is < 1 ms, a loaded trunk 5–30 ms; > 100 ms breaks a 200 ms buffer.
 const JITTER_BUCKETS_SEC = [0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32];
+
+/**
+ * One thread's health, read at scrape time: plain numbers, so a worker thread can sample its own
+ * and post them to the thread that serves /metrics. Counts are totals since the thread started.
+ */
+export interface ThreadHealth {
+  readonly eventLoopLag: EventLoopLagSample;
+  /** The thread's media clock (media-clock.ts stats), when it has one. */
+  readonly mediaClock?: { readonly lateTicks: number; readonly skippedTicks: number };
+  readonly rtpSendErrors?: number;
+}
 
 export interface GrokSipMetricsOptions {
   /** prom-client default process metrics (CPU, memory, event loop lag, …) on this registry. Default true. */
@@ -63,6 +77,7 @@ export class GrokSipMetrics implements CallObserver {
   readonly #agentTokens: Counter<'agent' | 'direction'>;
   readonly #renewals: Counter;
   readonly #staleAudio: Counter;
+  readonly #threads = new Map<string, () => ThreadHealth | undefined>();
 
   constructor(options: GrokSipMetricsOptions = {}) {
     const registers = [this.registry];
@@ -171,6 +186,7 @@ export class GrokSipMetrics implements CallObserver {
       help: 'Agent audio deltas of a cancelled (barge-in) or finished response, dropped unplayed',
       registers,
     });
+    this.#threadMetrics(registers);
     this.#registration = new Gauge({
       name: `${PREFIX}registration_state`,
       help: 'Per AOR: 0 unregistered, 1 registering, 2 registered, 3 failed',
@@ -191,10 +207,31 @@ export class GrokSipMetrics implements CallObserver {
     return this.#activeCallIds.size;
   }
 
+  /**
+   * Reports `thread`'s health on every scrape (thread = 'main', or a worker's name); `read`
+   * returns undefined when it has nothing yet. Returns the function that stops reporting it.
+   */
+  addThread(thread: string, read: () => ThreadHealth | undefined): () => void {
+    this.#threads.set(thread, read);
+    return () => {
+      if (this.#threads.get(thread) === read) this.#threads.delete(thread);
+    };
+  }
+
   setRegistration(state: RegistrationSample): void {
     const value = REGISTRATION_STATE_VALUE[state.status];
     if (value === undefined) throw new RangeError(`unknown registration status ${String(state.status)}`);
     this.#registration.set({ aor: state.aor }, value);
+  }
+
+  /** CallObserver: the 200 OK was ACKed; INVITE received → 200 OK sent, observed now. */
+  answered(setupMs: number): void {
+    observeMs(this.#setup, setupMs);
+  }
+
+  /** CallObserver: the call's first agent audio packet went out; 200 OK sent → then, observed now. */
+  firstAgentAudio(ms: number): void {
+    observeMs(this.#firstAudio, ms);
   }
 
   turnLatency(ms: number): void {
@@ -212,7 +249,6 @@ export class GrokSipMetrics implements CallObserver {
   ended(record: CallDetailRecord): void {
     if (this.#activeCallIds.delete(record.callId)) this.#activeCalls.set(this.#activeCallIds.size);
     this.#calls.inc({ result: record.endReason });
-    observeMs(this.#setup, record.setupMs);
     const usage = record.usage;
     if (usage !== undefined) {
       const agent = record.agent ?? '';
@@ -223,7 +259,6 @@ export class GrokSipMetrics implements CallObserver {
     }
     incBy(this.#renewals, record.realtimeRenewals ?? 0);
     incBy(this.#staleAudio, record.staleAgentAudioDrops ?? 0);
-    observeMs(this.#firstAudio, record.firstAgentAudioMs);
     const media = record.media;
     if (media !== undefined) {
       observeMs(this.#jitter, media.jitterMs);
@@ -231,6 +266,62 @@ export class GrokSipMetrics implements CallObserver {
       incBy(this.#concealed, media.concealedFrames);
       incBy(this.#underruns, media.playoutUnderruns);
     }
+  }
+
+  /** Per-thread series, labelled `thread`, filled from addThread()'s readers at scrape time. */
+  #threadMetrics(registers: Registry[]): void {
+    const threads = this.#threads;
+    const each = (fn: (thread: string, health: ThreadHealth) => void): void => {
+      for (const [thread, read] of threads) {
+        const health = read();
+        if (health !== undefined) fn(thread, health);
+      }
+    };
+    const lagGauge = (stat: 'p50' | 'p99' | 'max', pick: (s: EventLoopLagSample) => number): void => {
+      new Gauge({
+        name: `${PREFIX}event_loop_lag_${stat}_seconds`,
+        help: `Event-loop lag ${stat} per thread over the last 10 s window (media wants p99 < 20 ms)`,
+        labelNames: ['thread'],
+        registers,
+        collect() {
+          this.reset();
+          each((thread, h) => this.set({ thread }, pick(h.eventLoopLag) / 1000));
+        },
+      });
+    };
+    lagGauge('p50', (s) => s.p50Ms);
+    lagGauge('p99', (s) => s.p99Ms);
+    lagGauge('max', (s) => s.maxMs);
+    const total = (name: string, help: string, pick: (h: ThreadHealth) => number | undefined): void => {
+      new Counter({
+        name: `${PREFIX}${name}`,
+        help,
+        labelNames: ['thread'],
+        registers,
+        collect() {
+          this.reset();
+          each((thread, h) => {
+            const n = pick(h);
+            if (n !== undefined) this.inc({ thread }, Number.isFinite(n) && n > 0 ? n : 0);
+          });
+        },
+      });
+    };
+    total(
+      'media_clock_skipped_ticks_total',
+      'Media clock ticks skipped after an event-loop stall (each is 20 ms of audio on every call of the thread)',
+      (h) => h.mediaClock?.skippedTicks,
+    );
+    total(
+      'media_clock_late_ticks_total',
+      'Media clock ticks that ran more than half a period late',
+      (h) => h.mediaClock?.lateTicks,
+    );
+    total(
+      'rtp_send_errors_total',
+      'RTP/RTCP datagrams the OS refused to send (send callback errors)',
+      (h) => h.rtpSendErrors,
+    );
   }
 
   /** Content-Type of metrics(): the Prometheus text exposition format. */

@@ -1,12 +1,13 @@
 // What a call leaves behind when asked: the transcript of both sides (JSONL, in order) and the
 // stereo recording (caller left, agent right, 8 kHz), after a SIPp caller spoke a phrase and the
-// local agent echoed it.
+// local agent echoed it; and what the metrics saw while it was up (setup at the ACK, first agent
+// audio when it left), the same numbers as its CDR.
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
-import type { CallDetailRecord } from '../../src/observability/call-detail-record.js';
+import type { CallDetailRecord, CallObserver } from '../../src/observability/call-detail-record.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { readWav } from '../../src/media/wav-file.js';
 import { runSipp } from '../sip/support/run-peer.js';
@@ -28,6 +29,16 @@ t.test('transcript JSONL and stereo WAV of an echoed phrase', async (t) => {
   const out = t.testdir();
   const transcripts = path.join(out, 'transcripts');
   const recordings = path.join(out, 'recordings');
+  const seen: string[] = [];
+  const observer: CallObserver = {
+    accepted: () => seen.push('accepted'),
+    answered: (ms) => seen.push(`answered ${ms}`),
+    firstAgentAudio: (ms) => seen.push(`firstAgentAudio ${ms}`),
+    turnLatency: () => undefined,
+    bargeIn: () => undefined,
+    realtimeError: () => undefined,
+    ended: () => seen.push('ended'),
+  };
   const app = await startGrokSip(
     parseConfig(
       `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: 19050 }] }
@@ -43,6 +54,7 @@ agents:
 `,
       {},
     ),
+    { observer },
   );
   t.teardown(() => app.stop());
   // The recording is closed (written and its header fixed, synchronously) before the call's CDR.
@@ -65,7 +77,12 @@ agents:
     { cwd: work },
   );
   t.equal(r.code, 0, 'SIPp call completed');
-  await ended;
+  const [cdr] = await ended;
+  t.same(
+    seen,
+    ['accepted', `answered ${cdr.setupMs}`, `firstAgentAudio ${cdr.firstAgentAudioMs}`, 'ended'],
+    'setup and first agent audio observed when they happened, as the CDR has them',
+  );
 
   // The transcript's stream is ended with the call but not awaited by it (nothing to flush from
   // outside): wait for its two lines, not for a fixed time.

@@ -100,6 +100,18 @@ t.test('health, readiness and metrics during a call', async (t) => {
     during = metric((await get(`${http}/metrics`)).body, 'grok_sip_active_calls');
   }
   t.equal(during, 1, 'grok_sip_active_calls is 1 during the call');
+  // active_calls counts from the 180; the setup time is known at the ACK, while the call is up.
+  let mid = '';
+  for (let i = 0; i < 100 && !(metric(mid, 'grok_sip_call_setup_seconds_count') === 1); i++) {
+    if (i > 0) await sleep(20);
+    mid = (await get(`${http}/metrics`)).body;
+  }
+  t.equal(metric(mid, 'grok_sip_call_setup_seconds_count'), 1, 'setup observed mid-call');
+  t.equal(metric(mid, 'grok_sip_active_calls'), 1, 'with the call still up');
+  t.ok(metric(mid, 'grok_sip_event_loop_lag_p99_seconds{thread="main"}') >= 0, 'main thread lag p99');
+  t.ok(metric(mid, 'grok_sip_event_loop_lag_max_seconds{thread="main"}') >= 0, 'main thread lag max');
+  t.equal(metric(mid, 'grok_sip_media_clock_skipped_ticks_total{thread="main"}'), 0, 'no skipped ticks');
+  t.equal(metric(mid, 'grok_sip_rtp_send_errors_total{thread="main"}'), 0, 'no RTP send errors');
   t.equal((await call).code, 0, 'SIPp call completed');
   await sleep(200);
   const after = (await get(`${http}/metrics`)).body;

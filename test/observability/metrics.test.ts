@@ -58,7 +58,7 @@ async function scrape(metrics: GrokSipMetrics, t: Test): Promise<() => Promise<s
   };
 }
 
-t.test('calls, setup, first audio and media counters move exactly with the CDRs', async (t) => {
+t.test('calls and media move with the CDRs; setup and first audio when they happen', async (t) => {
   const metrics = new GrokSipMetrics();
   const read = await scrape(metrics, t);
   let text = await read();
@@ -73,11 +73,20 @@ t.test('calls, setup, first audio and media counters move exactly with the CDRs'
   text = await read();
   t.equal(sample(text, 'grok_sip_active_calls'), 2, 'two calls accepted for answering');
 
+  // Observed when they happen (the ACK, the first agent packet), long before the call ends.
+  metrics.answered(40);
+  metrics.firstAgentAudio(700);
+  text = await read();
+  t.equal(sample(text, 'grok_sip_calls_total{result="remote-bye"}'), undefined, 'no call has ended');
+  t.equal(sample(text, 'grok_sip_call_setup_seconds_count'), 1, 'setup seen at the ACK, mid-call');
+  t.equal(sample(text, 'grok_sip_first_agent_audio_seconds_count'), 1, 'first audio seen when sent');
+
   metrics.ended(cdr({ callId: 'c1' }));
   text = await read();
   t.equal(sample(text, 'grok_sip_active_calls'), 1);
   t.equal(sample(text, 'grok_sip_calls_total{result="remote-bye"}'), 1);
-  t.equal(sample(text, 'grok_sip_call_setup_seconds_count'), 1);
+  t.equal(sample(text, 'grok_sip_call_setup_seconds_count'), 1, 'the CDR does not count it twice');
+  t.equal(sample(text, 'grok_sip_first_agent_audio_seconds_count'), 1);
   t.equal(sample(text, 'grok_sip_call_setup_seconds_sum'), 0.04);
   t.equal(sample(text, 'grok_sip_call_setup_seconds_bucket{le="0.025"}'), 0, '40 ms is above 25 ms');
   t.equal(sample(text, 'grok_sip_call_setup_seconds_bucket{le="0.05"}'), 1, 'and within 50 ms');
@@ -95,6 +104,8 @@ t.test('calls, setup, first audio and media counters move exactly with the CDRs'
   t.equal(sample(text, 'grok_sip_playout_underruns_total'), 2);
 
   // A second call of a different outcome, and a refused call that was never counted as active.
+  metrics.answered(40);
+  metrics.answered(Number.NaN); // a bug upstream must not poison the sum
   metrics.ended(cdr({ callId: 'c2', endReason: 'agent-hangup', media: { ...cdr().media!, lost: 10 } }));
   metrics.ended(
     cdr({
