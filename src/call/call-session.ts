@@ -261,8 +261,8 @@ export class CallSession {
       localMedia: this.#localMedia(pair),
       reconnectAgent: () => this.#connectAgent(profile, apiFormat),
       dialogEndReason: (reason) => dialogEndReasons[reason],
-      onEnded: (endReason, summary) => {
-        this.#finish(endReason, 200, answeredAtMs, summary);
+      onEnded: (endReason, summary, endedAtMs) => {
+        this.#finish(endReason, 200, answeredAtMs, summary, endedAtMs);
         void pair.close().catch(ignore('call.port-pair-close'));
       },
     });
@@ -333,10 +333,10 @@ export class CallSession {
     sipStatus: number,
     answeredAtMs?: number,
     summary?: ReturnType<ConnectedCall['summary']>,
+    endedAtMs = performance.now(),
   ): void {
     if (this.#recorded) return;
     this.#recorded = true;
-    const endedAtMs = performance.now();
     const wallAt = (ms: number): string =>
       new Date(this.#startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
     const call = this.#call;

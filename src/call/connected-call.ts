@@ -11,6 +11,7 @@ import { RtpSession } from '../media/rtp-session.js';
 import type { Logger } from '../observability/logger.js';
 import type { RealtimeError, RealtimeFunctionCall, RealtimeSession } from '../realtime/index.js';
 import { buildAnswer, negotiate, parseSdp, SdpError, type NegotiatedMedia } from '../signaling/sdp/index.js';
+import { waitAtMost } from '../signaling/wait-at-most.js';
 import type { Dialog, DialogEndReason, ReferOutcome, ReinviteOffer } from '../signaling/signaling-backend.js';
 import type { AgentProfile } from './agent-profile.js';
 import { greetingInstructions } from './agent-session-config.js';
@@ -58,11 +59,14 @@ export interface ConnectedCallOptions {
   /** A fresh agent session with the call's config (after a failed transfer); null if it fails. */
   readonly reconnectAgent: () => Promise<RealtimeSession | null>;
   readonly dialogEndReason: (reason: DialogEndReason) => CallEndReason;
-  readonly onEnded: (reason: CallEndReason, summary: CallSummary) => void;
+  /** `endedAtMs` on the performance.now() timeline: the CDR's end, whatever came after it. */
+  readonly onEnded: (reason: CallEndReason, summary: CallSummary, endedAtMs: number) => void;
 }
 
 /** Safety net for end_call when the model never finishes its farewell. */
 const defaultHangupTimeoutMs = 5000;
+/** Most the CDR waits for the recording's last writes (a hung NFS mount must not hold the call). */
+const recordingCloseTimeoutMs = 5000;
 
 export class ConnectedCall implements CallControl, MediaClockSubscriber {
   readonly #o: ConnectedCallOptions;
@@ -223,7 +227,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
 
   /** BYE now (idempotent). */
   hangup(reason: CallEndReason): void {
-    if (this.#ending !== null) return;
+    if (this.#ending !== null || this.#ended) return;
     this.#ending = reason;
     this.#o.dialog.hangup().then(
       () => this.#end(reason),
@@ -404,13 +408,19 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     if (this.#ended) return;
     this.#ended = true;
     const finalReason = this.#ending ?? reason;
+    const endedAtMs = performance.now();
     this.#unsubscribeClock();
     this.#detachAgent();
-    this.#recording?.close();
+    const recorded = this.#recording?.close();
     void this.#transcripts?.close().catch(ignore('call.transcript-close'));
     const summary = this.summary();
     void this.#rtp.close('call ended').catch(ignore('call.rtp-close'));
-    this.#o.onEnded(finalReason, summary);
+    if (recorded === undefined) return this.#o.onEnded(finalReason, summary, endedAtMs);
+    // The recording is whole on disk before the CDR says the call is over (a call.ended webhook
+    // may fetch it); a hung disk holds the CDR back no longer than this.
+    void waitAtMost(recorded, recordingCloseTimeoutMs, 'call.recording-close').then(() =>
+      this.#o.onEnded(finalReason, summary, endedAtMs),
+    );
   }
 }
 

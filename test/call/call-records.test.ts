@@ -57,7 +57,7 @@ agents:
     { observer },
   );
   t.teardown(() => app.stop());
-  // The recording is closed (written and its header fixed, synchronously) before the call's CDR.
+  // The recording is closed (its last block written and its header fixed) before the call's CDR.
   const ended = once(app.events, 'call-ended') as Promise<[CallDetailRecord]>;
   const r = await runSipp(
     t,
