@@ -3,7 +3,8 @@
 // the SIPp/Kamailio/baresip tests in test/sip/:
 //   - UDP values for timers D/I/J/K (sip.js ships the reliable-transport zeros), see #udpTimers;
 //   - any Request-URI user accepted (sip.js answers 404 unless it is the UA's own user);
-//   - credentials chosen per registration account (sip.js has one username/password per UA).
+//   - credentials chosen per registration account (sip.js has one username/password per UA);
+//   - sip.js's parser table built once per process, not per parse (sipjs-grammar.ts, G4).
 import { EventEmitter } from 'node:events';
 import { Core, Invitation, SessionState, URI, UserAgent } from 'sip.js';
 import { logger } from '../../observability/logger.js';
@@ -28,6 +29,7 @@ import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
 import { CallAdmission } from '../call-admission.js';
 import { guardSipJs } from './sipjs-guards.js';
+import { hoistSipJsGrammar } from './sipjs-grammar.js';
 import { ignore } from '../../observability/ignored-errors.js';
 
 const log = logger.child({ module: 'sip' });
@@ -148,6 +150,7 @@ export class EmbeddedBackend implements SignalingBackend {
   async start(): Promise<void> {
     udpTimers();
     guardSipJs();
+    await hoistSipJsGrammar();
     await this.#ua.start();
     for (const r of this.#registrations) r.start();
   }
