@@ -1,6 +1,7 @@
 // The RTP stream we send: SSRC, sequence numbers, timestamps that follow the media clock, the
 // talkspurt marker, and RFC 4733 events taking the place of audio while a digit is sent.
-// Pure state, no socket: the session serializes and sends what `next()` returns.
+// Pure state, no socket: the session serializes and sends what `next()` returns, a record this
+// stream reuses for every packet (no object per packet on the media tick).
 import { randomInt } from 'node:crypto';
 import type { RtpFields } from './rtp-datagram.js';
 import { dtmfEventPackets, type DtmfOutPacket, type DtmfSendOptions } from './dtmf-event.js';
@@ -8,6 +9,12 @@ import { dtmfEventPackets, type DtmfOutPacket, type DtmfSendOptions } from './dt
 export interface OutboundRtpFields extends RtpFields {
   /** The media clock's timestamp for this tick (differs from `ts` inside a DTMF event). */
   clockTs: number;
+}
+
+export interface RtpOrigin {
+  ssrc?: number;
+  seq?: number;
+  ts?: number;
 }
 
 interface PendingDtmf {
@@ -18,9 +25,9 @@ interface PendingDtmf {
 
 export class RtpOutboundStream {
   /** Random SSRC, sequence and timestamp origins (RFC 3550 §5.1, §8.1). */
-  readonly ssrc = randomInt(0x100000000 - 1) >>> 0;
-  #seq = randomInt(0x10000);
-  readonly #tsBase = randomInt(0x100000000 - 1) >>> 0;
+  readonly ssrc: number;
+  #seq: number;
+  readonly #tsBase: number;
   readonly #payloadType: number;
   readonly #telephoneEventPt: number | undefined;
   readonly #ptimeMs: number;
@@ -31,17 +38,32 @@ export class RtpOutboundStream {
   readonly #dtmfQueue: PendingDtmf[] = [];
   #dtmfTs: number | undefined;
   #dtmfSent = 0;
+  readonly #packetFields: OutboundRtpFields;
 
   constructor(options: {
     payloadType: number;
     telephoneEventPayloadType?: number | undefined;
     clockRate: number;
     ptimeMs: number;
+    /** Pins the random origins (tests: sequence and timestamp wraparound); `seq` is the one before the first. */
+    origin?: RtpOrigin | undefined;
   }) {
+    this.ssrc = options.origin?.ssrc ?? randomInt(0x100000000 - 1) >>> 0;
+    this.#seq = options.origin?.seq ?? randomInt(0x10000);
+    this.#tsBase = options.origin?.ts ?? randomInt(0x100000000 - 1) >>> 0;
     this.#payloadType = options.payloadType;
     this.#telephoneEventPt = options.telephoneEventPayloadType;
     this.#ptimeMs = options.ptimeMs;
     this.#samplesPerFrame = (options.clockRate * options.ptimeMs) / 1000;
+    this.#packetFields = {
+      payloadType: this.#payloadType,
+      seq: 0,
+      ts: 0,
+      ssrc: this.ssrc,
+      marker: false,
+      payload: Buffer.alloc(0),
+      clockTs: 0,
+    };
   }
 
   /** Digits whose last end packet went out. */
@@ -52,9 +74,10 @@ export class RtpOutboundStream {
   /**
    * The packet for this media tick, or undefined when there is nothing to send (silence: the
    * timestamp still advances with the clock, and the next frame carries the marker bit,
-   * RFC 3551 §4.1). A queued DTMF event takes the tick's slot.
+   * RFC 3551 §4.1). A queued DTMF event takes the tick's slot. The record returned is this
+   * stream's, rewritten by the next call.
    */
-  next(payload: Buffer | null, nowMs: number): OutboundRtpFields | undefined {
+  next(payload: Buffer | null, nowMs: number): Readonly<OutboundRtpFields> | undefined {
     this.#firstFrameMs ??= nowMs;
     // The timestamp follows the media clock, not the count of packets sent, so a pause in the
     // agent's audio advances it by the pause (RFC 3550 §5.1: sampling instant).
@@ -101,7 +124,7 @@ export class RtpOutboundStream {
     for (const pending of this.#dtmfQueue.splice(0)) pending.resolve();
   }
 
-  #nextDtmfPacket(ts: number): OutboundRtpFields | undefined {
+  #nextDtmfPacket(ts: number): Readonly<OutboundRtpFields> | undefined {
     const current = this.#dtmfQueue[0];
     if (current === undefined) return undefined;
     const packet = current.packets.shift();
@@ -128,9 +151,16 @@ export class RtpOutboundStream {
     clockTs: number,
     marker: boolean,
     payload: Buffer,
-  ): OutboundRtpFields {
+  ): Readonly<OutboundRtpFields> {
     this.#seq = (this.#seq + 1) & 0xffff;
     this.#lastClockTs = clockTs;
-    return { payloadType, seq: this.#seq, ts, ssrc: this.ssrc, marker, payload, clockTs };
+    const fields = this.#packetFields;
+    fields.payloadType = payloadType;
+    fields.seq = this.#seq;
+    fields.ts = ts;
+    fields.marker = marker;
+    fields.payload = payload;
+    fields.clockTs = clockTs;
+    return fields;
   }
 }

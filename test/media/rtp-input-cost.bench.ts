@@ -1,5 +1,5 @@
-// Per-datagram cost of RtpSession's inbound RTP handler (the input boundary, the header checks,
-// rtp.js's parse, the latch, reception statistics, the 'audio' emit), measured by emitting
+// Per-datagram cost of RtpSession's inbound RTP handler (the input boundary, the header checks and
+// field reads, the latch, reception statistics, the 'audio' emit), measured by emitting
 // prebuilt datagrams straight into the session's socket 'message' event: no kernel, no event
 // loop. Prints ns per datagram for the packet classes that matter under attack. Asserts nothing
 // and is not part of `npm test` (a benchmark is a program, CONVENTIONS.md habit 8; it lives here

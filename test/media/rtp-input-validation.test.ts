@@ -326,7 +326,7 @@ t.test('session: a throwing listener and every refused datagram are counted drop
   const delivered: InboundRtpPacket[] = [];
   s.on('audio', (p) => {
     if (p.seq === 2) throw new Error('listener bug on seq 2');
-    delivered.push(p);
+    delivered.push({ ...p }); // the session rewrites its packet record per datagram
   });
   const before = rejectedInputs.count('rtp');
   const packet = (seq: number, ssrc = 0x5eed) =>

@@ -30,6 +30,11 @@ function collect<T>(on: (cb: (v: T) => void) => void, count: number, limitMs = 1
   });
 }
 
+/** The session's packet record is rewritten by the next datagram: a test that keeps one copies it. */
+function keep(p: InboundRtpPacket): InboundRtpPacket {
+  return { ...p, payload: Buffer.from(p.payload) };
+}
+
 function sendTo(socket: dgram.Socket, bytes: Buffer, port: number): Promise<void> {
   return new Promise((resolve, reject) => socket.send(bytes, port, host, (e) => (e ? reject(e) : resolve())));
 }
@@ -69,7 +74,7 @@ t.test('two sessions talk: payloads, sequence, clock-driven timestamps, talkspur
   const a = await session(t, { payloadType: 8 });
   const b = await session(t, { payloadType: 8, remote: { address: host, port: a.localPort } });
   a.setRemote({ address: host, port: b.localPort });
-  const got = collect<InboundRtpPacket>((cb) => b.on('audio', cb), 20);
+  const got = collect<InboundRtpPacket>((cb) => b.on('audio', (p) => cb(keep(p))), 20);
   // 10 frames, 5 ticks of silence, 10 frames: ticks at 20 ms on the media clock timeline.
   for (let tick = 0; tick < 25; tick++) {
     const payload = tick >= 10 && tick < 15 ? null : Buffer.alloc(160, tick);
@@ -134,7 +139,7 @@ t.test(
     });
     const latched = collect<[unknown, boolean]>((cb) => s.on('latched', (r, re) => cb([r, re])), 1);
     const audio: InboundRtpPacket[] = [];
-    s.on('audio', (p) => audio.push(p));
+    s.on('audio', (p) => audio.push(keep(p)));
     // A packet with an un-negotiated payload type does not count toward latching.
     await sendTo(other.rtpSocket, rtp(1, 160, { pt: 18 }), s.localPort);
     // Not the SDP address: 4 in-sequence packets of one SSRC latch, the first 3 are held back.
@@ -183,7 +188,7 @@ t.test('garbage datagrams are dropped, counted by reason, and the session keeps 
   });
   // ~0.5% of random datagrams are valid RTP by chance (v2, PT 0/13/101, consistent lengths):
   // wait for our marked packet, not just any audio.
-  const good = collect<InboundRtpPacket>((cb) => s.on('audio', (p) => p.ssrc === 0xfeed && cb(p)), 1);
+  const good = collect<InboundRtpPacket>((cb) => s.on('audio', (p) => p.ssrc === 0xfeed && cb(keep(p))), 1);
   const csrcClaim = rtp(1, 1, { payload: Buffer.alloc(8) });
   csrcClaim[0] = 0x8f; // 15 CSRCs (60 bytes) announced, 8 bytes follow the fixed header
   const v0 = rtp(1, 1);
@@ -279,7 +284,7 @@ t.test("DTMF: session to session, and SIPp's captured telephone-events replayed"
   a.setRemote({ address: host, port: b.localPort });
   const digits = collect<DtmfDigitEvent>((cb) => b.on('dtmf', cb), 3);
   const audio: InboundRtpPacket[] = [];
-  b.on('audio', (p) => audio.push(p));
+  b.on('audio', (p) => audio.push(keep(p)));
   const sent = a.sendDtmf('1#D', { durationMs: 60, gapMs: 40 });
   for (let tick = 0; tick < 40; tick++) a.sendFrame(Buffer.alloc(160, 0x55), tick * 20);
   await sent;
@@ -322,7 +327,7 @@ t.test("DTMF: session to session, and SIPp's captured telephone-events replayed"
 t.test('inbound packets of another ptime (30 ms) are handed up as they are', async (t) => {
   const peer = await rawPeer(t);
   const s = await session(t, { payloadType: 0, remote: { address: host, port: peer.rtpPort } });
-  const got = collect<InboundRtpPacket>((cb) => s.on('audio', cb), 5);
+  const got = collect<InboundRtpPacket>((cb) => s.on('audio', (p) => cb(keep(p))), 5);
   for (let i = 0; i < 5; i++) {
     await sendTo(peer.rtpSocket, rtp(100 + i, i * 240, { payload: Buffer.alloc(240, i) }), s.localPort);
   }
