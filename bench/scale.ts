@@ -20,6 +20,7 @@ const steps = (process.env.GROK_SIP_BENCH_STEPS ?? '100,250,500,750,1000,1500')
 const windowSec = Number(process.env.GROK_SIP_BENCH_WINDOW_SEC ?? 20);
 const agentCount = Number(process.env.GROK_SIP_BENCH_AGENTS ?? 1);
 const ratePerSec = Number(process.env.GROK_SIP_BENCH_RATE ?? 50);
+const workers = process.env.GROK_SIP_BENCH_WORKERS ?? 'auto';
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const sipPort = 24060;
@@ -171,7 +172,7 @@ async function step(calls: number, work: string): Promise<StepResult> {
   listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }]
   maxCalls: ${calls + 50}
   limits: { requestsPerSec: 1000, requestBurst: 2000 }
-media: { rtpAddress: 127.0.0.1, portMin: ${rtpMin}, portMax: ${rtpMin + 2 * calls + 200}, rtpTimeoutSec: 0 }
+media: { rtpAddress: 127.0.0.1, portMin: ${rtpMin}, portMax: ${rtpMin + 2 * calls + 200}, rtpTimeoutSec: 0, workers: ${workers} }
 realtime:
   url: 'ws://127.0.0.1:${agentPortBase}/v1/realtime'
 agents:
@@ -328,7 +329,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-scale-'));
 phrase(work);
 console.log(
   `scale: ${steps.join('/')} talking calls at ${ratePerSec}/s, ${windowSec} s sampled once all are up, ` +
-    `${agentCount} local agent process(es), SIPp; ${process.env.GROK_SIP_BENCH_NODE_ARGS ?? ''}`,
+    `media.workers ${workers}, ${agentCount} local agent process(es), SIPp; ${process.env.GROK_SIP_BENCH_NODE_ARGS ?? ''}`,
 );
 const header =
   '| calls | up | grok-sip CPU | per call | lag p99 ms (thread) | skipped/late ticks | agent pkts/call p50 | no agent audio | turn→agent audio p50 | setup p50/p99 ms | KB/call | lost | failed | SIPp CPU | agent CPU |';

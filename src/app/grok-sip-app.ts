@@ -6,18 +6,24 @@
 import { ignore } from '../observability/ignored-errors.js';
 import { EventEmitter } from 'node:events';
 import type { CallDetailRecord, CallObserver } from '../observability/call-detail-record.js';
+import { availableParallelism } from 'node:os';
 import type { CallServices, RealtimeEndpoint } from '../call/call-services.js';
 import { CallSession } from '../call/call-session.js';
-import { AgentRouter } from '../call/routing.js';
 import type { GrokSipConfig } from '../config/load-config.js';
-import { mediaClock, type MediaClock } from '../media/media-clock.js';
-import { PortPool } from '../media/port-pool.js';
+import type { MediaClock } from '../media/media-clock.js';
 import { CallDetailLog } from '../observability/call-detail-log.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { startLocalAgent, type LocalAgent, type LocalAgentOptions } from '../realtime/index.js';
 import { InboundPolicy } from '../signaling/inbound-policy.js';
 import type { IncomingCall, SignalingBackend } from '../signaling/signaling-backend.js';
+import { buildCallServices, splitPortRange } from './call-services-factory.js';
+import { CallThreads, type CallThreadStats, type RunningCall } from './call-threads.js';
 import { createSignalingBackend } from './signaling-backend-factory.js';
+
+/** media.workers: auto = one call thread per core. */
+export function callThreadCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers;
+}
 
 export interface GrokSipAppOptions {
   readonly log?: Logger;
@@ -39,6 +45,10 @@ export interface GrokSipApp {
   readonly realtimeUrl: string;
   readonly events: EventEmitter<{ 'call-ended': [CallDetailRecord] }>;
   activeCalls(): number;
+  /** Per call thread (media.workers > 0): calls, event-loop delay, media clock; [] without threads. */
+  callThreads(): CallThreadStats[];
+  /** Terminates call thread `index` as a crash would (its calls end, a new thread replaces it): for tests and drills. */
+  killCallThread(index: number): Promise<void>;
   readonly draining: boolean;
   /**
    * SIGTERM: new calls get 503, registrations are removed, live calls may finish for
@@ -76,33 +86,37 @@ export async function startGrokSip(
     log.info({ url: localAgent.url }, 'no XAI_API_KEY: calls talk to the built-in local agent (echo)');
   }
 
-  const sessions = new Set<CallSession>();
+  const sessions = new Set<RunningCall>();
   const events = new EventEmitter<{ 'call-ended': [CallDetailRecord] }>();
   const observer = options.observer;
-  const services: CallServices = {
-    backendName: config.sip.backend,
-    router: new AgentRouter(config.agents),
-    portPool: new PortPool({
-      address: config.media.rtpAddress,
-      portMin: config.media.portMin,
-      portMax: config.media.portMax,
-    }),
-    clock: options.clock ?? mediaClock,
-    media: {
-      advertisedAddress: config.media.advertisedAddress ?? config.media.rtpAddress,
-      codecs: config.media.codecs,
-      ptimeMs: config.media.ptimeMs,
-      jitter: config.media.jitter,
-      rtpTimeoutSec: config.media.rtpTimeoutSec,
-      ...(config.media.recordings?.wav === true && { recordingsDir: config.media.recordings.dir }),
-      ...(config.media.transcripts !== undefined && { transcriptsDir: config.media.transcripts.dir }),
-    },
-    realtime,
-    retryAfterSec: config.sip.retryAfterSec,
-    ...(observer !== undefined && { observer }),
-    log,
-    ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
-  };
+  const threadCount = callThreadCount(config.media.workers);
+  let threads: CallThreads | undefined;
+  let services: CallServices | undefined;
+  if (threadCount > 0) {
+    const shares = splitPortRange(config.media, threadCount);
+    threads = await CallThreads.start({
+      count: shares.length,
+      data: (i) => ({
+        config,
+        realtime,
+        ports: shares[i]!,
+        ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+      }),
+      ...(observer !== undefined && { observer }),
+      log,
+    });
+    log.info({ threads: shares.length, ports: shares }, 'calls run in call threads');
+  } else {
+    services = buildCallServices(config, {
+      realtime,
+      log,
+      ...(observer !== undefined && { observer }),
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+    });
+  }
+  const startCall = (call: IncomingCall): RunningCall =>
+    threads !== undefined ? threads.start(call) : new CallSession(call, services!);
 
   const cdrLog = new CallDetailLog({
     log,
@@ -116,7 +130,7 @@ export async function startGrokSip(
       call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
       return;
     }
-    const session = new CallSession(call, services);
+    const session = startCall(call);
     sessions.add(session);
     void session.done
       .then((record) => {
@@ -129,6 +143,7 @@ export async function startGrokSip(
   try {
     await backend.start();
   } catch (err) {
+    await threads?.close();
     await localAgent?.close();
     throw err;
   }
@@ -140,6 +155,7 @@ export async function startGrokSip(
       new Promise((resolve) => setTimeout(resolve, 5000).unref()),
     ]);
     await backend.stop();
+    await threads?.close();
     await localAgent?.close();
     await cdrLog.flush();
   };
@@ -151,6 +167,8 @@ export async function startGrokSip(
     realtimeUrl: realtime.url,
     events,
     activeCalls: () => sessions.size,
+    callThreads: () => threads?.stats() ?? [],
+    killCallThread: async (index) => threads?.killThread(index),
     get draining() {
       return draining;
     },

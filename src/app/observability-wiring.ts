@@ -1,6 +1,7 @@
 // Metrics, health endpoints and call-detail records around a running app: the metrics observe
 // every call, the registration states follow the backend, /readyz follows the drain, and the main
-// thread reports its health (event-loop lag, media clock, RTP send errors) as thread="main".
+// thread reports its health (event-loop lag, media clock, RTP send errors) as thread="main", each
+// call thread (media.workers) as thread="call-thread-N".
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
@@ -62,6 +63,12 @@ export async function startObservability(
     url: endpoints.url,
     attach(started) {
       app = started;
+      for (const thread of started.callThreads()) {
+        metrics.addThread(
+          thread.name,
+          () => started.callThreads().find((t) => t.name === thread.name)?.health,
+        );
+      }
       for (const state of started.backend.registrations()) metrics.setRegistration(state);
       started.backend.events.on('registration', (state) => metrics.setRegistration(state));
     },

@@ -165,6 +165,9 @@ const media = z
       .default({ minDelayMs: 20, maxDelayMs: 200, lateCostMs: 6.5 }),
     // 0 disables the check (e.g. peers that suppress silence without comfort noise).
     rtpTimeoutSec: int(0, 3600).default(30),
+    // Call threads: 0 = calls run on the main thread with SIP; N = sharded over N worker threads
+    // (each with its own media clock, RTP sockets and realtime sockets); auto = one per core.
+    workers: z.union([z.literal('auto'), int(0, 64)], { error: 'auto or an integer 0–64' }).default('auto'),
     recordings: z
       .strictObject({ dir: directory, wav: z.boolean({ error: 'true or false' }).default(true) })
       .optional(),

@@ -10,6 +10,7 @@ const log = logger.child({ module: 'ignored-errors' });
 class IgnoredErrors {
   readonly #counts = new Map<string, number>();
   readonly #logOnce = new LogOnce(1024);
+  readonly #threads = new Map<string, readonly [string, number][]>();
 
   record(where: string, err: unknown): void {
     this.#counts.set(where, (this.#counts.get(where) ?? 0) + 1);
@@ -17,11 +18,24 @@ class IgnoredErrors {
   }
 
   count(where: string): number {
-    return this.#counts.get(where) ?? 0;
+    return this.entries().find(([w]) => w === where)?.[1] ?? 0;
+  }
+
+  /** This thread's counts only (what a call thread reports to the main thread). */
+  own(): [string, number][] {
+    return [...this.#counts];
+  }
+
+  /** A call thread's running totals (already logged there), included in entries() from now on. */
+  setThreadTotals(thread: string, totals: readonly [string, number][]): void {
+    this.#threads.set(thread, totals);
   }
 
   entries(): [string, number][] {
-    return [...this.#counts];
+    const sum = new Map(this.#counts);
+    for (const totals of this.#threads.values())
+      for (const [w, n] of totals) sum.set(w, (sum.get(w) ?? 0) + n);
+    return [...sum];
   }
 }
 

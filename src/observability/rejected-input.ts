@@ -20,6 +20,7 @@ const log = logger.child({ module: 'input-boundary' });
 export class RejectedInputs {
   readonly #counts = new Map<InputKind, number>();
   readonly #logOnce = new LogOnce(4096);
+  readonly #threads = new Map<string, readonly [InputKind, number][]>();
 
   /**
    * Counts one rejected input; logs it the first time this kind comes from this source (later
@@ -36,11 +37,24 @@ export class RejectedInputs {
   }
 
   count(kind: InputKind): number {
-    return this.#counts.get(kind) ?? 0;
+    return this.entries().find(([k]) => k === kind)?.[1] ?? 0;
+  }
+
+  /** This thread's counts only (what a call thread reports to the main thread). */
+  own(): [InputKind, number][] {
+    return [...this.#counts];
+  }
+
+  /** A call thread's running totals (already logged there), included in entries() from now on. */
+  setThreadTotals(thread: string, totals: readonly [InputKind, number][]): void {
+    this.#threads.set(thread, totals);
   }
 
   entries(): [InputKind, number][] {
-    return [...this.#counts];
+    const sum = new Map(this.#counts);
+    for (const totals of this.#threads.values())
+      for (const [k, n] of totals) sum.set(k, (sum.get(k) ?? 0) + n);
+    return [...sum];
   }
 }
 

@@ -53,8 +53,16 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_00
 }
 
 let mediaPort = 26100;
-function sipp(t: Tap, scenario: string, user: string, extra: string[] = []): Promise<PeerResult> {
+// Calls run in call threads: a call's record reaches the app a moment after SIPp has its 200 to
+// the BYE, so each SIPp run waits until the app has no call left (its records are in).
+let appUnderTest: GrokSipApp | undefined;
+async function sipp(t: Tap, scenario: string, user: string, extra: string[] = []): Promise<PeerResult> {
   mediaPort += 10;
+  const result = await runSippRaw(t, scenario, user, extra);
+  await waitFor('every call record', () => appUnderTest === undefined || appUnderTest.activeCalls() === 0);
+  return result;
+}
+function runSippRaw(t: Tap, scenario: string, user: string, extra: string[]): Promise<PeerResult> {
   return runSipp(
     t,
     `127.0.0.1:${sipPort}`,
@@ -83,6 +91,7 @@ async function startApp(
   records: CallDetailRecord[];
 }> {
   const app = await startGrokSip(config, { localAgent: { mode: 'scripted', ...localAgent.localAgent } });
+  appUnderTest = app;
   t.teardown(() => app.stop());
   const records: CallDetailRecord[] = [];
   app.events.on('call-ended', (r) => records.push(r));
