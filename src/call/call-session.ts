@@ -45,8 +45,9 @@ export class CallSession {
   readonly #call: IncomingCall;
   readonly #services: CallServices;
   readonly #log: Logger;
-  readonly #startedAt = new Date();
-  readonly #startedAtMs = performance.now();
+  /** When the INVITE arrived (the transport's stamp when the backend has one): setupMs counts from here. */
+  readonly #startedAtMs: number;
+  readonly #startedAt: Date;
   #resolveDone!: (record: CallDetailRecord) => void;
   #interrupt!: () => void;
   /** Resolves on CANCEL or shutdown(): whatever the setup waits for (agent, ACK) stops waiting. */
@@ -64,6 +65,9 @@ export class CallSession {
   constructor(call: IncomingCall, services: CallServices) {
     this.callId = call.callId;
     this.#call = call;
+    const nowMs = performance.now();
+    this.#startedAtMs = Math.min(call.receivedAtMs ?? nowMs, nowMs);
+    this.#startedAt = new Date(Date.now() - (nowMs - this.#startedAtMs));
     this.#services = services;
     this.#log = services.log.child({ callId: call.callId });
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));

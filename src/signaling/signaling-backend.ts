@@ -37,6 +37,13 @@ export interface IncomingCall {
   readonly dialledUser: string;
   readonly requestUri: string;
   readonly source: SourceAddress;
+  /**
+   * When the INVITE reached our transport, on the performance.now() timeline (setup time counts
+   * from here); undefined when the backend cannot tell (drachtio: the call layer's own start).
+   * Another thread's performance.now() has another origin: shift by the difference of the two
+   * threads' performance.timeOrigin when handing it across.
+   */
+  readonly receivedAtMs?: number | undefined;
   /** The offer in the INVITE; null is a late offer (RFC 3261 §13.2.1): answer() then carries our offer. */
   readonly offerSdp: string | null;
   /** First value of a header (case-insensitive name), as received. */

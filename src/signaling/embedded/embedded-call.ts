@@ -12,6 +12,7 @@ import type {
   ReinviteOffer,
   SourceAddress,
 } from '../signaling-backend.js';
+import { arrivalOf } from './message-handoff.js';
 import { SdpExchange, attachExchange } from './sdp-passthrough.js';
 
 /** How long the call layer may take to answer a re-INVITE offer before we refuse it (488). */
@@ -36,6 +37,7 @@ export class EmbeddedIncomingCall implements IncomingCall {
   readonly requestUri: string;
   readonly source: SourceAddress;
   readonly offerSdp: string | null;
+  readonly receivedAtMs: number | undefined;
   readonly #invitation: Invitation;
   readonly #exchange: SdpExchange;
   #progressed = false;
@@ -50,6 +52,7 @@ export class EmbeddedIncomingCall implements IncomingCall {
     this.dialledUser = context.dialledUser;
     this.requestUri = context.requestUri;
     this.source = context.source;
+    this.receivedAtMs = arrivalOf(message);
     const contentType = (message.getHeader('content-type') ?? '').toLowerCase();
     this.offerSdp = message.body !== '' && contentType.startsWith('application/sdp') ? message.body : null;
     this.#exchange = new SdpExchange(this.offerSdp);

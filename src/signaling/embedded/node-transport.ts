@@ -4,6 +4,7 @@
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
 import { ignore } from '../../observability/ignored-errors.js';
 import { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
 import type { SipTransportName } from '../signaling-backend.js';
@@ -32,6 +33,7 @@ import {
 import { peerBranch, transactionBranch } from './transaction-key.js';
 import { UdpRetransmitter } from './udp-retransmission.js';
 import { CallListeners } from './call-listeners.js';
+import { deliverParsed, installParseHandoff } from './message-handoff.js';
 
 /** What the inbound policy makes of a request (screenRequest). */
 export type ScreenVerdict = 'accept' | 'drop' | Refusal;
@@ -86,6 +88,7 @@ export class NodeTransport implements Transport {
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(_logger: Core.Logger, options: NodeTransportOptions) {
+    installParseHandoff();
     this.#options = options;
     this.stateChange = this.#stateEmitter;
     const factory = new Core.LoggerFactory();
@@ -258,8 +261,9 @@ export class NodeTransport implements Transport {
    * and answered 400 when the message is a request we can still answer.
    */
   #receive(text: string, from: Received): void {
+    const receivedAtMs = performance.now();
     try {
-      this.#handle(text, from);
+      this.#handle(text, from, receivedAtMs);
     } catch (err) {
       rejectedInputs.reject('sip-stack', sourceOf(from), reasonOf(err), err);
       const head = splitMessage(text);
@@ -270,7 +274,7 @@ export class NodeTransport implements Transport {
     }
   }
 
-  #handle(text: string, from: Received): void {
+  #handle(text: string, from: Received, receivedAtMs: number): void {
     if (/^[\r\n]*$/.test(text)) return; // UDP keep-alive
     const split = splitMessage(text, from.transport === 'udp');
     if (split === null) return this.#reject(from, 'no header end');
@@ -374,7 +378,9 @@ export class NodeTransport implements Transport {
         return;
       }
     }
-    this.onMessage?.(rewritten);
+    // sip.js takes our parse instead of parsing the text again (message-handoff.ts).
+    const onMessage = this.onMessage;
+    if (onMessage !== undefined) deliverParsed(rewritten, parsed, receivedAtMs, onMessage);
   }
 
   #replyBadRequest(head: MessageHead, from: Received, reason: string): void {

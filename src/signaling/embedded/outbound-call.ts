@@ -7,6 +7,7 @@ import { Inviter, SessionState, UserAgent } from 'sip.js';
 import type { Dialog } from '../signaling-backend.js';
 import { EmbeddedDialog } from './embedded-call.js';
 import { useCallCredentials, type OutboundCredentials } from './outbound-credentials.js';
+import { arrivalOf } from './message-handoff.js';
 import { SdpExchange, attachExchange } from './sdp-passthrough.js';
 
 export type { OutboundCredentials } from './outbound-credentials.js';
@@ -27,7 +28,7 @@ export interface OutboundCallOptions {
 
 export interface OutboundCall {
   readonly dialog: Dialog;
-  /** INVITE sent → 2xx received. */
+  /** INVITE handed to sip.js → its 2xx received by our transport. */
   readonly setupMs: number;
   /** The answer in the 2xx. */
   readonly remoteSdp: string;
@@ -89,13 +90,7 @@ export function placeCall(
       inviter.cancel().catch(ignore('outbound-call.cancel'));
     }, timeoutMs);
     inviter.stateChange.addListener((state) => {
-      if (state === SessionState.Established && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        exchange.settled = true;
-        onDialog(dialog);
-        resolve({ dialog, setupMs: performance.now() - startedAtMs, remoteSdp: exchange.remoteSdp ?? '' });
-      } else if (state === SessionState.Terminated) {
+      if (state === SessionState.Terminated) {
         // sip.js ends the session before it calls onReject: let the status reach us first.
         setImmediate(() => fail(new OutboundCallError('the call ended before it was answered')));
       }
@@ -103,6 +98,18 @@ export function placeCall(
     inviter
       .invite({
         requestDelegate: {
+          // After sip.js has taken the answer, sent the ACK and moved to Established (or failed:
+          // then Terminated above settles it). The setup time ends at the 2xx's arrival at our
+          // transport, as the far end's CDR would see its 200 leave: not at our ACK.
+          onAccept: (response) => {
+            if (settled || inviter.state !== SessionState.Established) return;
+            settled = true;
+            clearTimeout(timer);
+            exchange.settled = true;
+            onDialog(dialog);
+            const answeredAtMs = arrivalOf(response.message) ?? performance.now();
+            resolve({ dialog, setupMs: answeredAtMs - startedAtMs, remoteSdp: exchange.remoteSdp ?? '' });
+          },
           onReject: (response) => {
             const { statusCode, reasonPhrase } = response.message;
             fail(new OutboundCallError(`${statusCode} ${reasonPhrase}`, statusCode));
