@@ -114,6 +114,7 @@ class InboundAudioWrap : public Napi::ObjectWrap<InboundAudioWrap> {
     o.Set("inserted", double(s.inserted));
     o.Set("dropped", double(s.dropped));
     o.Set("skipped", double(s.skipped));
+    o.Set("forcedDrops", double(s.forced_drops));
     o.Set("currentDelayMs", s.current_delay_ms);
     o.Set("targetDelayMs", s.target_delay_ms);
     o.Set("jitterMs", s.jitter_ms);

@@ -8,7 +8,10 @@
 namespace grok::media {
 
 InboundAudio::InboundAudio(CallCodec codec, ApiFormat format, JitterConfig config)
-    : codec_(codec), format_(format), jitter_(config) {
+    : codec_(codec), format_(format), jitter_([&] {
+        config.codec = codec;  // what "quiet" means where the delay may change
+        return config;
+      }()) {
   if (is_pcm(format)) {
     const int rate = sample_rate(format);
     resampler_ = std::make_unique<Resampler>(JitterBuffer::kSampleRate, rate);
@@ -18,6 +21,11 @@ InboundAudio::InboundAudio(CallCodec codec, ApiFormat format, JitterConfig confi
 }
 
 InboundAudio::~InboundAudio() = default;
+
+size_t InboundAudio::memory_bytes() const {
+  return jitter_.memory_bytes() + (resampler_ ? resampler_->memory_bytes() : 0) +
+         (pending_.capacity() + resampled_.capacity()) * sizeof(int16_t);
+}
 
 size_t InboundAudio::frame_bytes() const {
   switch (format_) {

@@ -32,6 +32,7 @@ class InboundAudio {
   // Writes one frame into `out` (frame_bytes() long); returns 0 before playout has started.
   size_t pull(double now_ms, uint8_t* out);
   JitterStats stats() const { return jitter_.stats(); }
+  size_t memory_bytes() const;  // heap held (the object itself holds the JitterBuffer and Plc)
 
  private:
   void decode(const uint8_t* in, int16_t* out) const;

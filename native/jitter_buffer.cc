@@ -4,11 +4,27 @@
 #include <cmath>
 #include <cstring>
 
+#include "g711.h"
+
 namespace grok::media {
 namespace {
-constexpr int64_t kTimelineStart = int64_t(1) << 24;  // keeps positions positive
+// Keeps positions positive, and on the 10 ms grid of the slots (the cursor moves on that grid).
+constexpr int64_t kTimelineStart = int64_t(JitterBuffer::kSubframe) << 18;
 // Shrink the delay only after >= 10 ms excess has lasted this many frames (0.5 s).
 constexpr int kDropAfterFrames = 25;
+// ... and with no pause or loss to do it in, by dropping real audio after this many (5 s).
+constexpr int kForceDropAfterFrames = 250;
+// Timeline kept beyond twice the maximum delay: the far jump's 200 ms, a frame, a 120 ms payload,
+// pull-to-pull slack. Packets beyond it while the pulls are on time are timestamp jumps (resync).
+constexpr int kRingSlackMs = 400;
+// Quiet subframe (mean |sample|): -50 dBFS absolute, or +6 dB over the noise floor up to -40 dBFS.
+constexpr int kQuietLevel = 104;
+constexpr int kQuietCap = 328;
+constexpr double kFloorStart = 52;           // -56 dBFS: the absolute threshold rules at first
+constexpr double kFloorRise = 1.0023131618;  // per subframe: 2^(1/300), +6 dB in 3 s
+// Pulls compare now with the cursor in doubles clamped to this (samples, 4.3 years): far beyond
+// any jump, and times 1e18 ms apart cannot overflow int64.
+constexpr double kMaxTimelineStep = double(int64_t(1) << 40);
 // Wait at most this many 10 ms subframes (within 10 ms over the target) for a missing packet.
 constexpr int kMaxWaits = 1;
 constexpr int64_t kWaitBudget = JitterBuffer::kSubframe;
@@ -23,18 +39,22 @@ int64_t round_up_sub(int64_t n) {
 }  // namespace
 
 JitterBuffer::JitterBuffer(JitterConfig config)
-    : config_(config),
-      ring_(kRing, 0),
-      valid_(kRing, 0),
-      slot_arrival_ms_(kSlots, 0),
-      seq_bits_(kSeqWindow / 64, 0),
-      delays_(kDelayWindow, 0),
-      histogram_(kMaxDelayMs + 1, 0) {
+    : config_(config), seq_bits_(kSeqWindow / 64, 0), delays_(kDelayWindow, 0) {
   config_.min_delay_ms = std::clamp(config_.min_delay_ms, 0, kMaxDelayMs);
   config_.max_delay_ms = std::clamp(config_.max_delay_ms, config_.min_delay_ms, kMaxDelayMs);
   if (!(config_.late_cost_ms > 0)) config_.late_cost_ms = JitterConfig{}.late_cost_ms;
   config_.late_cost_ms = std::min(config_.late_cost_ms, kMaxLateCostMs);
+  if (config_.codec != CallCodec::Pcma) config_.codec = CallCodec::Pcmu;
   target_ms_ = config_.min_delay_ms;
+  // The cursor can fall max + 200 ms behind the target (then it jumps), which is at most max.
+  slots_.resize(size_t((2 * config_.max_delay_ms + kRingSlackMs) / 10));
+  histogram_.assign(size_t(config_.max_delay_ms) + 2, 0);
+  noise_floor_ = kFloorStart;
+}
+
+size_t JitterBuffer::memory_bytes() const {
+  return slots_.capacity() * sizeof(Slot) + seq_bits_.capacity() * sizeof(uint64_t) +
+         delays_.capacity() * sizeof(double) + histogram_.capacity() * sizeof(uint16_t);
 }
 
 void JitterBuffer::new_epoch(uint32_t ssrc) {
@@ -92,7 +112,7 @@ void JitterBuffer::update_target() {
   // 1 ms histogram of the spread above the minimum (linear in the window, no sort).
   std::fill(histogram_.begin(), histogram_.end(), 0);
   const int last = int(histogram_.size()) - 1;
-  for (auto it = begin; it != end; ++it) ++histogram_[size_t(std::min(int(*it - min_delay_), last))];
+  for (auto it = begin; it != end; ++it) ++histogram_[size_t(std::min(*it - min_delay_, double(last)))];
   const double n = double(delays_count_);
   double best = double(config_.min_delay_ms);
   double best_cost = 1e300;
@@ -107,33 +127,60 @@ void JitterBuffer::update_target() {
   target_ms_ = std::clamp(best, double(config_.min_delay_ms), double(config_.max_delay_ms));
 }
 
-int64_t JitterBuffer::slot_of(int64_t pos) const { return (pos / kSubframe) % kSlots; }
-
 void JitterBuffer::store(int64_t pos, const uint8_t* payload, size_t n, double arrival_ms) {
-  for (size_t i = 0; i < n; ++i) {
-    const int64_t p = pos + int64_t(i);
-    if (p < cursor_ || p >= cursor_ + kRing) continue;
-    ring_[p & (kRing - 1)] = payload[i];
-    valid_[p & (kRing - 1)] = 1;
-  }
-  for (int64_t p = std::max(pos, cursor_); p < pos + int64_t(n); p += kSubframe - p % kSubframe) {
-    slot_arrival_ms_[slot_of(p)] = arrival_ms;
+  int64_t p = std::max(pos, cursor_);
+  const int64_t end = std::min(pos + int64_t(n), cursor_ + ring_samples());
+  while (p < end) {
+    Slot& s = slot(p);
+    const int64_t sub_end = std::min(end, p - p % kSubframe + kSubframe);
+    for (; p < sub_end; ++p) {
+      const int i = int(p % kSubframe);
+      s.bytes[i] = payload[p - pos];
+      s.valid[i / 16] = uint16_t(s.valid[i / 16] | (1u << (i % 16)));
+    }
+    s.arrival_ms = arrival_ms;
   }
 }
 
 bool JitterBuffer::subframe_complete(int64_t pos) const {
-  for (int64_t p = pos; p < pos + kSubframe; ++p) {
-    if (!valid_[p & (kRing - 1)]) return false;
+  for (const uint16_t w : slot(pos).valid) {
+    if (w != 0xffff) return false;
   }
   return true;
 }
 
+int JitterBuffer::level(int64_t pos) const {
+  int16_t pcm[kSubframe];
+  if (config_.codec == CallCodec::Pcma) {
+    alaw_decode(slot(pos).bytes, kSubframe, pcm);
+  } else {
+    ulaw_decode(slot(pos).bytes, kSubframe, pcm);
+  }
+  int sum = 0;
+  for (const int16_t v : pcm) sum += v < 0 ? -v : v;
+  return sum / kSubframe;
+}
+
+bool JitterBuffer::quiet(int level) const {
+  const double relative = std::min(2 * noise_floor_, double(kQuietCap));
+  return level < kQuietLevel || level < relative;
+}
+
+void JitterBuffer::track_floor(int level) {
+  noise_floor_ = std::min(double(level), noise_floor_ * kFloorRise);
+  noise_floor_ = std::max(noise_floor_, 1.0);  // digital silence: keep rising from 1, not 0
+}
+
+// Positions are on the 10 ms grid: whole slots are cleared.
 void JitterBuffer::clear(int64_t from, int64_t to) {
-  if (to - from >= kRing) {
-    std::fill(valid_.begin(), valid_.end(), 0);
+  if (to - from >= ring_samples()) {
+    for (Slot& s : slots_) std::fill(std::begin(s.valid), std::end(s.valid), 0);
     return;
   }
-  for (int64_t p = from; p < to; ++p) valid_[p & (kRing - 1)] = 0;
+  for (int64_t p = from; p < to; p += kSubframe) {
+    Slot& s = slot(p);
+    std::fill(std::begin(s.valid), std::end(s.valid), 0);
+  }
 }
 
 PushStatus JitterBuffer::resync(uint16_t seq, uint32_t ts, uint32_t ssrc, const uint8_t* payload, size_t n,
@@ -187,13 +234,13 @@ PushStatus JitterBuffer::push(uint16_t seq, uint32_t ts, uint32_t ssrc, const ui
       cursor_ = pos;
       have_cursor_ = true;
     } else if (!started_) {
-      clear(cursor_, cursor_ + kRing);
+      clear(cursor_, cursor_ + ring_samples());
       pos = cursor_;
     } else {
       // Place the new stream one target delay after the playout point, on the same 10 ms
       // grid; what the old stream left before that point still plays.
       pos = cursor_ + round_up_sub(int64_t(target_ms_ * 8));
-      clear(pos, cursor_ + kRing);
+      clear(pos, cursor_ + ring_samples());
     }
     ts_offset_ = pos - ext_ts;
     high_ts_ = ext_ts;
@@ -209,9 +256,20 @@ PushStatus JitterBuffer::push(uint16_t seq, uint32_t ts, uint32_t ssrc, const ui
     // arrival clock's: restart the delay statistics from this packet.
     delays_count_ = 0;
     have_transit_ = false;
-  } else if (jumped || pos + int64_t(n) > cursor_ + kRing) {
+  } else if (jumped) {
     if (newest) return resync(seq, ts, ssrc, payload, n, arrival_ms);
     return PushStatus::Invalid;
+  } else if (pos + int64_t(n) > cursor_ + ring_samples()) {
+    if (!newest) return PushStatus::Invalid;
+    // In time (its delay is about the fastest) but beyond the timeline kept: the pulls fell more
+    // than max + 200 ms behind (a stalled clock) and the next one would jump over this audio
+    // anyway. Make room now, oldest first. Far earlier than the fastest: a timestamp jump.
+    if (!started_ || d < min_delay_ - 100) return resync(seq, ts, ssrc, payload, n, arrival_ms);
+    const int64_t skip = round_up_sub(pos + int64_t(n) - cursor_ - ring_samples());
+    clear(cursor_, cursor_ + skip);
+    cursor_ += skip;
+    stats_.dropped += uint64_t(skip / kSubframe);
+    stats_.forced_drops += uint64_t(skip / kSubframe);
   }
   mark_seq(ext_seq);
   if (ext_ts > high_ts_) high_ts_ = ext_ts;
@@ -251,17 +309,20 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
   if (pulls_++ % kTargetEveryPulls == 0) update_target();
   // The frame read now should be complete: its last subframe's end is `target` behind `now`
   // (relative to the fastest packet), rounded down to the 10 ms grid the cursor moves on.
-  const int64_t latest_end = int64_t(std::floor((now_ms - min_delay_ - target_ms_) * 8.0));
-  const int64_t desired = latest_end - floor_mod(latest_end - cursor_, kSubframe) - kFrame;
+  // Relative to the cursor, in doubles first: a clock step of any size stays in range.
+  double ahead = std::floor((now_ms - min_delay_ - target_ms_) * 8.0 - double(cursor_));
+  if (std::isnan(ahead)) ahead = 0;
+  const int64_t latest_end = int64_t(std::clamp(ahead, -kMaxTimelineStep, kMaxTimelineStep));
+  const int64_t desired = latest_end - floor_mod(latest_end, kSubframe) - kFrame;  // - cursor_
   bool lead_in = false;
   if (!started_) {
     // Start up to 10 ms early with 10 ms of silence: starting up to 10 ms late would later
     // cost a drop of real audio.
-    if (desired + kSubframe < cursor_) return false;
+    if (desired + kSubframe < 0) return false;
     started_ = true;
     lead_in = true;
   }
-  int64_t err = cursor_ - desired;  // > 0: less delay than the target
+  int64_t err = -desired;  // > 0: less delay than the target
   current_delay_ms_ = now_ms - min_delay_ - double(cursor_ + kFrame) / 8.0;
   // Far behind (pulls stopped for a while, or a clock step): jump rather than drop 10 ms a frame.
   const int64_t far = int64_t(config_.max_delay_ms + 200) * 8;
@@ -270,39 +331,60 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
     clear(cursor_, cursor_ + skip);
     cursor_ += skip;
     stats_.dropped += uint64_t(skip / kSubframe);
+    stats_.forced_drops += uint64_t(skip / kSubframe);
     err += skip;
   }
+  // Grow at the first pause or missing subframe; shrink at the first missing one, or in a pause
+  // once the excess has lasted kDropAfterFrames (a dip in the target costs nothing).
+  over_frames_ = err <= -kSubframe ? over_frames_ + 1 : 0;
   int k = 0;
   bool spliced = false;
-  // Grow the delay at once (a late frame is lost audio); shrink it by dropping real audio only
-  // after the excess has lasted kDropAfterFrames, so a dip in the target costs nothing.
-  over_frames_ = err <= -kSubframe ? over_frames_ + 1 : 0;
+  bool dropped = false;  // at most one drop of real audio per frame: a pause is shortened, not removed
+  bool concealed = false;
   if (err > 0 && lead_in) {
     frame.sub[k++] = Sub::Silence;
     err -= kSubframe;
-  } else if (err > 0) {
-    frame.sub[k++] = Sub::Inserted;
-    ++stats_.inserted;
-    ++missing_run_;
-    err -= kSubframe;
-  } else if (over_frames_ >= kDropAfterFrames) {
-    over_frames_ = 0;
-    clear(cursor_, cursor_ + kSubframe);
-    cursor_ += kSubframe;
-    ++stats_.dropped;
-    err += kSubframe;
-    spliced = true;
   }
-  bool concealed = false;
   while (k < 2) {
     if (subframe_complete(cursor_)) {
+      const int lvl = level(cursor_);
+      const bool quiet_now = quiet(lvl);
+      if (err > 0 && quiet_now && last_quiet_) {
+        // In a pause: 10 ms of concealment (of quiet audio) between two quiet subframes.
+        frame.sub[k++] = Sub::Inserted;
+        ++stats_.inserted;
+        ++missing_run_;
+        err -= kSubframe;
+        continue;
+      }
+      const bool excess = err <= -kSubframe && !dropped;
+      const bool in_pause = quiet_now && last_quiet_ && subframe_complete(cursor_ + kSubframe) &&
+                            quiet(level(cursor_ + kSubframe));
+      const bool force = over_frames_ >= kForceDropAfterFrames;
+      if (excess && ((over_frames_ >= kDropAfterFrames && in_pause) || force)) {
+        // Drop 10 ms of a pause, the next subframe quiet too; or, with no pause and no loss for
+        // 5 s, of whatever plays (spliced), then again every 0.5 s while the excess lasts.
+        if (force && !in_pause) {
+          ++stats_.forced_drops;
+          over_frames_ = kForceDropAfterFrames - kDropAfterFrames;
+        }
+        clear(cursor_, cursor_ + kSubframe);
+        cursor_ += kSubframe;
+        ++stats_.dropped;
+        err += kSubframe;
+        spliced = true;
+        dropped = true;
+        continue;
+      }
       uint8_t* out = frame.bytes + k * kSubframe;
-      for (int i = 0; i < kSubframe; ++i) out[i] = ring_[(cursor_ + i) & (kRing - 1)];
+      std::memcpy(out, slot(cursor_).bytes, kSubframe);
       frame.sub[k] = spliced ? Sub::RealAfterDrop : Sub::Real;
       missing_run_ = 0;
       waits_ = 0;
-      added_delay_sum_ += now_ms - slot_arrival_ms_[slot_of(cursor_)];
+      added_delay_sum_ += now_ms - slot(cursor_).arrival_ms;
       ++added_delay_n_;
+      track_floor(lvl);
+      last_quiet_ = quiet_now;
     } else if (err <= -kSubframe && subframe_complete(cursor_ + kSubframe)) {
       // Missing audio while holding 10 ms more delay than needed: close the gap instead of
       // concealing it; the delay shrinks without dropping real audio.
@@ -312,12 +394,13 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
       ++stats_.skipped;
       spliced = true;
       continue;
-    } else if (waits_ < kMaxWaits && err - kSubframe >= -kWaitBudget &&
-               current_delay_ms_ + 10 <= config_.max_delay_ms) {
-      // Maybe only reordered: conceal without consuming, giving it 10 ms more. If it was lost,
-      // the gap is closed by the branch above at the next pull, and the wait cost nothing.
+    } else if (err > 0 || (waits_ < kMaxWaits && err - kSubframe >= -kWaitBudget &&
+                           current_delay_ms_ + 10 <= config_.max_delay_ms)) {
+      // Missing below the target: grow over it, concealing without consuming, so its packet (late
+      // or reordered) gets 10 ms more. At the target: wait once for a reordered packet; if it was
+      // lost, the gap is closed by the branch above at the next pull, and the wait cost nothing.
       frame.sub[k++] = Sub::Inserted;
-      ++waits_;
+      if (err <= 0) ++waits_;
       ++stats_.inserted;
       if (missing_run_++ < kAudibleConcealment) concealed = true;
       err -= kSubframe;

@@ -4,16 +4,30 @@
 // Timing: every 10 ms of received audio gives a relative delay (arrival - its end on the
 // timeline). The playout point is the minimum of those over a 10 s window plus a target delay
 // that minimises "delay + late_cost_ms per % of audio that would have been late" over the same
-// window, clamped to [min, max]. The point moves in 10 ms steps: it grows at once (a concealed
-// subframe is inserted), it shrinks for free over a lost subframe (the gap is closed instead of
-// concealed) or, after 0.5 s of excess, by dropping 10 ms of real audio (spliced). A missing
-// subframe is first waited for once (10 ms): reordered packets are played, lost ones cost
-// nothing extra. SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp
-// jumps re-anchor the new stream on the same timeline (resync). Memory is fixed at construction.
+// window, clamped to [min, max].
+// The playout point moves in 10 ms steps, and only where no speech is cut or stretched:
+//  - over audio that is concealed anyway: a subframe missing at its playout time while below the
+//    target is concealed without consuming the timeline (grow: its packet gets 10 ms more, so a
+//    late packet is where the delay grows), and a missing subframe while above the target is
+//    closed instead of concealed (shrink for free);
+//  - in silence: a concealed subframe is inserted between two quiet subframes (grow at once), or
+//    after 0.5 s of excess a quiet subframe between two quiet ones is dropped (shrink).
+// Quiet: mean |sample| of the decoded subframe below 104 (-50 dBFS), or below twice (+6 dB) a
+// tracked noise floor but never above 328 (-40 dBFS), so a line with background noise has pauses
+// too while a fricative (weak speech 20-30 dB under the vowels, above the noise) does not count.
+// Growing needs no fallback: below the target nothing is lost until a subframe misses its time,
+// and that subframe is where it grows. Shrinking has one: after 5 s of unbroken excess with no
+// pause and no loss (continuous speech or loud noise), 10 ms of real audio is dropped and spliced
+// (forced_drops). A missing subframe at the target is first waited for once (10 ms): reordered
+// packets are played, lost ones cost nothing extra. SSRC changes, absurd sequence jumps (RFC 3550
+// A.1 MAX_DROPOUT) and timestamp jumps re-anchor the new stream on the same timeline (resync).
+// Memory is fixed at construction and scales with max_delay_ms (see memory_bytes()).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "audio_format.h"
 
 namespace grok::media {
 
@@ -27,6 +41,8 @@ struct JitterConfig {
   // better than speexdsp's default (<= delay and < late) on 12 of those 14 against 8 with 9 ms,
   // and on 6 of 14 fresh traces either way; the lower delay decided it (a voice agent waits on it).
   double late_cost_ms = 6.5;
+  // The law of the payload bytes: what "quiet" means when the delay may change.
+  CallCodec codec = CallCodec::Pcmu;
 };
 
 struct JitterStats {
@@ -37,9 +53,10 @@ struct JitterStats {
   uint64_t duplicates = 0;
   uint64_t concealed = 0;  // 20 ms frames with audible concealment (within 60 ms of a loss)
   uint64_t resyncs = 0;
-  uint64_t inserted = 0;  // 10 ms subframes inserted to grow the delay
-  uint64_t dropped = 0;   // 10 ms subframes of real audio dropped to shrink the delay
-  uint64_t skipped = 0;   // 10 ms gaps closed instead of concealed to shrink the delay
+  uint64_t inserted = 0;      // 10 ms concealed subframes inserted to grow the delay (or to wait)
+  uint64_t dropped = 0;       // 10 ms subframes of real audio dropped to shrink the delay
+  uint64_t skipped = 0;       // 10 ms gaps closed instead of concealed to shrink the delay
+  uint64_t forced_drops = 0;  // of `dropped`, not quiet (after 5 s of excess, or pulls stalled)
   double current_delay_ms = 0;
   double target_delay_ms = 0;
   double jitter_ms = 0;            // RFC 3550 6.4.1 interarrival jitter
@@ -70,10 +87,15 @@ class JitterBuffer {
   // False before playout started (first packet not yet held for the target delay).
   bool pull(double now_ms, Frame& frame);
   JitterStats stats() const;
+  size_t memory_bytes() const;  // heap held (the object's own size aside)
 
  private:
-  static constexpr int kRing = 1 << 15;  // 4.1 s of samples
-  static constexpr int kSlots = kRing / kSubframe + 2;
+  // One 10 ms subframe of the timeline: 80 bytes and which of them arrived.
+  struct Slot {
+    uint8_t bytes[kSubframe];
+    uint16_t valid[kSubframe / 16];  // bit i of word w: sample 16 w + i stored
+    double arrival_ms;               // of the packet that last wrote into it
+  };
   static constexpr int kSeqWindow = 1024;
   static constexpr int kDelayWindow = 1000;  // 10 ms subframes: 10 s of audio
   static constexpr int kMaxDropout = 3000;   // RFC 3550 A.1
@@ -87,18 +109,21 @@ class JitterBuffer {
   void update_target();
   void store(int64_t pos, const uint8_t* payload, size_t n, double arrival_ms);
   bool subframe_complete(int64_t pos) const;
+  int level(int64_t pos) const;  // mean |sample| of a stored subframe, decoded
+  bool quiet(int level) const;
+  void track_floor(int level);  // once per played real subframe
   void clear(int64_t from, int64_t to);
-  int64_t slot_of(int64_t pos) const;
+  Slot& slot(int64_t pos) { return slots_[size_t((pos / kSubframe) % int64_t(slots_.size()))]; }
+  const Slot& slot(int64_t pos) const { return slots_[size_t((pos / kSubframe) % int64_t(slots_.size()))]; }
+  int64_t ring_samples() const { return int64_t(slots_.size()) * kSubframe; }
   PushStatus resync(uint16_t seq, uint32_t ts, uint32_t ssrc, const uint8_t* payload, size_t n,
                     double arrival_ms);
 
   JitterConfig config_;
-  std::vector<uint8_t> ring_;
-  std::vector<uint8_t> valid_;
-  std::vector<double> slot_arrival_ms_;
+  std::vector<Slot> slots_;  // the timeline from cursor_ on, 2 max_delay_ms + 400 ms of it
   std::vector<uint64_t> seq_bits_;
   std::vector<double> delays_;       // ring of relative delays (ms) of the last kDelayWindow packets
-  std::vector<uint32_t> histogram_;  // 1 ms bins of (relative delay - minimum)
+  std::vector<uint16_t> histogram_;  // 1 ms bins of (relative delay - minimum), up to max + 1
   size_t delays_count_ = 0;
   size_t delays_next_ = 0;
   bool delays_dirty_ = false;
@@ -120,9 +145,11 @@ class JitterBuffer {
   int64_t cursor_ = 0;    // timeline position of the next sample to play
   double min_delay_ = 0;  // D: minimum relative delay (ms, at packet end) in the window
   uint64_t pulls_ = 0;
-  int waits_ = 0;        // consecutive subframes waited for a probably reordered packet
-  int missing_run_ = 0;  // consecutive concealed subframes
-  int over_frames_ = 0;  // consecutive pulls with at least 10 ms more delay than needed
+  int waits_ = 0;           // consecutive subframes waited for a probably reordered packet
+  int missing_run_ = 0;     // consecutive concealed subframes
+  int over_frames_ = 0;     // consecutive pulls with at least 10 ms more delay than needed
+  bool last_quiet_ = true;  // the last subframe played was quiet (or start-up silence)
+  double noise_floor_ = 0;  // tracked minimum of the subframe level (mean |sample|)
   double target_ms_ = 0;
   double last_transit_ = 0;
   bool have_transit_ = false;

@@ -8,7 +8,9 @@
 
 namespace grok::media {
 namespace {
-constexpr size_t kChunkSamples = 4096;  // PCM converted per step, bounds the scratch buffers
+// PCM converted per step, bounds the scratch buffers (2 KB + 2 KB + 1 KB at 24 kHz): 43 ms at
+// 24 kHz, so a typical 20-100 ms agent delta takes one to three steps.
+constexpr size_t kChunkSamples = 1024;
 constexpr double kBytesPerMs = 8.0;
 }  // namespace
 
@@ -20,7 +22,12 @@ OutboundAudio::OutboundAudio(int pcm_rate, CallCodec codec, int max_queue_ms)
     : OutboundAudio(pcm_rate, codec, codec, max_queue_ms) {}
 
 OutboundAudio::OutboundAudio(int pcm_rate, CallCodec g711_in, CallCodec codec, int max_queue_ms)
-    : pcm_in_(pcm_rate > 0), g711_in_(g711_in), codec_(codec), ring_(static_cast<size_t>(max_queue_ms) * 8) {
+    : pcm_in_(pcm_rate > 0),
+      g711_in_(g711_in),
+      codec_(codec),
+      max_bytes_(std::max(kFrameBytes,
+                          static_cast<size_t>(std::max(max_queue_ms, 0)) * 8 / kFrameBytes * kFrameBytes)),
+      ring_(std::min(max_bytes_, kInitialBytes)) {
   if (pcm_in_) {
     if (pcm_rate != 8000) resampler_ = std::make_unique<Resampler>(pcm_rate, 8000);
     pcm_.resize(kChunkSamples);
@@ -33,10 +40,28 @@ OutboundAudio::OutboundAudio(int pcm_rate, CallCodec g711_in, CallCodec codec, i
 
 OutboundAudio::~OutboundAudio() = default;
 
+size_t OutboundAudio::memory_bytes() const {
+  return ring_.capacity() + pcm_.capacity() * sizeof(int16_t) + pcm8k_.capacity() * sizeof(int16_t) +
+         codes_.capacity() + (resampler_ ? resampler_->memory_bytes() : 0);
+}
+
+void OutboundAudio::reallocate(size_t capacity) {
+  std::vector<uint8_t> ring(capacity);
+  const size_t first = std::min(size_, ring_.size() - head_);
+  std::memcpy(ring.data(), ring_.data() + head_, first);
+  std::memcpy(ring.data() + first, ring_.data(), size_ - first);
+  ring_.swap(ring);
+  head_ = 0;
+}
+
 uint8_t OutboundAudio::silence() const { return codec_ == CallCodec::Pcmu ? kUlawSilence : kAlawSilence; }
 
 void OutboundAudio::append(const uint8_t* codes, size_t n) {
   stats_.pushed_ms += static_cast<double>(n) / kBytesPerMs;
+  if (size_ + n > ring_.size() && ring_.size() < max_bytes_) {
+    // Geometric growth: a 120 s queue is reached in 6 copies, each of what is queued.
+    reallocate(std::min(max_bytes_, std::max(2 * ring_.size(), size_ + n)));
+  }
   const size_t cap = ring_.size();
   if (n > cap) {  // only the newest cap bytes can stay
     stats_.overflow_dropped_ms += static_cast<double>(n - cap) / kBytesPerMs;
@@ -118,6 +143,10 @@ bool OutboundAudio::pull(uint8_t* frame) {
   if (size_ < kFrameBytes) {
     if (in_flight_ && !flushed_) ++stats_.underruns;
     in_flight_ = false;
+    if (size_ == 0 && ring_.size() > kInitialBytes) {
+      std::vector<uint8_t>(kInitialBytes).swap(ring_);
+      head_ = 0;
+    }
     return false;
   }
   const size_t cap = ring_.size();
@@ -159,6 +188,7 @@ double OutboundAudio::clear() {
   stats_.dropped_ms += dropped;
   head_ = 0;
   size_ = 0;
+  if (ring_.size() > kInitialBytes) std::vector<uint8_t>(kInitialBytes).swap(ring_);
   has_carry_ = false;
   in_flight_ = false;
   flushed_ = false;

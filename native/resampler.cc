@@ -446,4 +446,10 @@ int Resampler::delay_samples() const { return static_cast<int>(std::lround(delay
 int Resampler::in_rate() const { return in_rate_; }
 int Resampler::out_rate() const { return out_rate_; }
 
+size_t Resampler::memory_bytes() const {
+  return (coefs_.capacity() + work_.capacity() + sub_coefs_.capacity() + streams_.capacity()) *
+             sizeof(float) +
+         delay_tap_.capacity() * sizeof(int);
+}
+
 }  // namespace grok::media

@@ -24,6 +24,7 @@ class Resampler {
   int taps_per_phase() const { return taps_; }
   int phases() const { return up_; }
   double design_stopband_db() const { return stopband_db_; }  // Kaiser design attenuation
+  size_t memory_bytes() const;                                // heap held
 
  private:
   // Exactly one of in16 / inf and one of out16 / outf is non-null.

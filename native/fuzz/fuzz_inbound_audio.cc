@@ -39,6 +39,7 @@ class InboundReceiver {
     c.max_delay_ms = in.ConsumeIntegralInRange<int>(c.min_delay_ms, JitterBuffer::kMaxDelayMs);
     if (in.ConsumeBool()) c.late_cost_ms = in.ConsumeIntegralInRange<int>(1, 100000) / 100.0;
     audio_ = std::make_unique<InboundAudio>(codec_, format_, c);
+    c.codec = codec_;  // as InboundAudio configures its own: quiet is judged in the call's law
     shadow_ = std::make_unique<JitterBuffer>(c);
     started_ = false;
     after_loss_ = false;

@@ -2,8 +2,8 @@
 // under any configuration. Invariants (from the header): a payload over kMaxPayload or a
 // non-finite arrival is Invalid; pull() fails only before playout started (so never again once a
 // frame came out, for a finite time); Silence is start-up only; the stats count what push()
-// returned (received = stored packets including a resync's, late, duplicates, resyncs); the target
-// delay stays within [min, max].
+// returned (received = stored packets including a resync's, late, duplicates, resyncs); forced drops
+// are a part of the drops; the target delay stays within [min, max].
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -92,6 +92,7 @@ class JitterReceiver {
     FUZZ_CHECK(s.duplicates == duplicates_);
     FUZZ_CHECK(s.resyncs >= resyncs_);
     FUZZ_CHECK(s.concealed <= frames_);
+    FUZZ_CHECK(s.forced_drops <= s.dropped);
     FUZZ_CHECK(std::isfinite(s.jitter_ms) && s.jitter_ms >= 0);
     FUZZ_CHECK(std::isfinite(s.current_delay_ms) && std::isfinite(s.mean_added_delay_ms));
     if (config_in_range_) {

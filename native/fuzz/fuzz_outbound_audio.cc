@@ -2,14 +2,16 @@
 // every API encoding / rate and call codec: pushes of any length (odd PCM16 splits, larger than the
 // queue), pulls, flushes, barge-in clears and new instances, in any order. Pushed audio and pulled
 // frames live in buffers of exactly their size, so ASan sees any overrun.
-// Invariants (from the header): the queue stays within max_queue_ms; pull() succeeds iff at least
+// Invariants (from the header): the queue stays within max_queue_ms rounded down to whole frames;
+// the ring grows on demand between its initial 2 s and that cap; pull() succeeds iff at least
 // 160 bytes are queued and takes exactly those; clear() returns the ms queued and empties the queue;
-// flush() leaves whole frames (when the queue holds whole frames); the stats balance: pushed + padded
+// flush() leaves whole frames; the stats balance: pushed + padded
 // = played + dropped + overflow-dropped + queued. Without resampling (G.711 in, or PCM at 8 kHz) a
 // model queue predicts every byte: pass-through, alaw_to_ulaw / ulaw_to_alaw, or linear_to_ulaw /
 // linear_to_alaw of the little-endian samples; overflow drops the oldest bytes.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -56,7 +58,8 @@ class Harness {
     } else {
       audio_ = std::make_unique<OutboundAudio>(rate_, codec_, max_queue_ms_);
     }
-    cap_ = size_t(max_queue_ms_) * 8;
+    cap_ = size_t(max_queue_ms_) * 8 / kFrame * kFrame;  // whole frames
+    FUZZ_CHECK(audio_->max_bytes() == cap_);
     modelled_ = !pcm_ || rate_ == 8000;
     model_.clear();
     has_carry_ = false;
@@ -93,7 +96,7 @@ class Harness {
 
   void flush() {
     audio_->flush();
-    if (cap_ % kFrame == 0) FUZZ_CHECK(audio_->queued_bytes() % kFrame == 0);
+    FUZZ_CHECK(audio_->queued_bytes() % kFrame == 0);
     if (modelled_) {
       has_carry_ = false;  // half a sample cannot be played
       const size_t partial = model_.size() % kFrame;
@@ -114,6 +117,10 @@ class Harness {
   void check() const {
     const size_t queued = audio_->queued_bytes();
     FUZZ_CHECK(queued <= cap_);
+    // The ring grows on demand: never past the cap, and back to its initial size once empty.
+    const size_t capacity = audio_->capacity_bytes();
+    FUZZ_CHECK(capacity >= queued && capacity <= cap_);
+    FUZZ_CHECK(capacity >= std::min(cap_, OutboundAudio::kInitialBytes));
     FUZZ_CHECK(audio_->queued_ms() == double(queued) / 8.0);
     if (modelled_) FUZZ_CHECK(model_.size() == queued);
     const auto& s = audio_->stats();

@@ -6,7 +6,10 @@ import { OutboundAudio, type OutboundAudioStats } from '../media/outbound-audio.
 import type { RealtimeAudioEvent } from '../realtime/index.js';
 import { AgentPlayback, type InterruptedItem } from './agent-playback.js';
 
-/** 2 minutes of agent speech: far more than any turn; past it the oldest audio is dropped and counted. */
+/**
+ * 2 minutes of agent speech: far more than any turn; past it the oldest audio is dropped and counted.
+ * A cap, not an allocation: the native ring starts at 2 s and grows only while an answer outruns playout.
+ */
 const maxQueueMs = 120_000;
 
 export interface AgentFrameSink {

@@ -170,6 +170,42 @@ t.test('bounded: over maxQueueMs the oldest audio is dropped and counted', async
   );
 });
 
+t.test(
+  'a maxQueueMs that is not a multiple of 20 keeps whole frames; flush never leaves a partial one',
+  async (t) => {
+    const out = new OutboundAudio({ encoding: 'pcmu' }, 'PCMU', { maxQueueMs: 50 });
+    const input = noiseBytes(700, 7);
+    out.push(input);
+    t.equal(out.queuedMs, 40, 'the newest two frames (50 ms rounded down)');
+    t.equal(out.stats().overflowDroppedMs, 47.5);
+    out.push(input.subarray(0, 100));
+    out.flush();
+    t.equal(out.queuedMs % 20, 0, `whole frames after flush (${out.queuedMs} ms)`);
+    const played = pullAll(out);
+    t.equal(played.length % 160, 0);
+    t.equal(out.queuedMs, 0);
+  },
+);
+
+t.test('the queue grows on demand up to maxQueueMs, in order across every growth and wrap', async (t) => {
+  // Starts at 2 s: a 30 s answer pushed at once grows it four times; pulls in between wrap it.
+  const out = new OutboundAudio({ encoding: 'pcmu' }, 'PCMU', { maxQueueMs: 120_000 });
+  const input = noiseBytes(30 * 8000, 8);
+  const played: Buffer[] = [];
+  for (let off = 0; off < input.length; off += 1000) {
+    out.push(input.subarray(off, off + 1000));
+    const f = out.pull();
+    if (f) played.push(f);
+  }
+  t.equal(out.stats().overflowDroppedMs, 0, 'nothing dropped below the cap');
+  played.push(pullAll(out));
+  t.ok(Buffer.concat(played).equals(input), '30 s out exactly as in');
+  // Empty again (back to 2 s inside): a second long answer still fits.
+  out.push(input);
+  t.equal(out.queuedMs, 30_000);
+  t.ok(pullAll(out).equals(input));
+});
+
 t.test('clear resets the converter: the next response starts clean', async (t) => {
   const fresh = new OutboundAudio({ encoding: 'pcm', sampleRate: 16000 }, 'PCMU');
   const used = new OutboundAudio({ encoding: 'pcm', sampleRate: 16000 }, 'PCMU');

@@ -14,12 +14,20 @@ export interface RawInboundStats {
   /** 20 ms frames that contained concealment of missing audio. */
   concealed: number;
   resyncs: number;
-  /** 10 ms concealed subframes inserted to grow the delay or to wait for a reordered packet. */
+  /**
+   * 10 ms concealed subframes inserted to grow the delay (in a pause, or over a subframe missing
+   * at its playout time) or to wait for a reordered packet.
+   */
   inserted: number;
-  /** 10 ms of real audio dropped (spliced) to shrink the delay after 0.5 s of excess. */
+  /** 10 ms of real audio dropped to shrink the delay: quiet audio after 0.5 s of excess, or forced. */
   dropped: number;
   /** 10 ms gaps (lost audio) closed instead of concealed, shrinking the delay for free. */
   skipped: number;
+  /**
+   * Of `dropped`, audio that was not quiet: after 5 s of excess with no pause and no loss to
+   * shrink in, or jumped over when the pulls fell far behind (a stalled clock).
+   */
+  forcedDrops: number;
   currentDelayMs: number;
   targetDelayMs: number;
   /** RFC 3550 6.4.1 interarrival jitter. */
