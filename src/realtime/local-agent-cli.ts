@@ -105,7 +105,8 @@ export async function runLocalAgentCli(
   out: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Promise<LocalAgent> {
   const options = parseLocalAgentArgs(argv);
-  const agent = await startLocalAgent(options);
+  // Nobody reads `received` of a standalone agent: keeping it would only grow the heap.
+  const agent = await startLocalAgent({ ...options, recordClientEvents: false });
   out(`local agent (${options.mode ?? 'echo'}) listening on ${agent.url}`);
   return agent;
 }

@@ -13,7 +13,9 @@ import {
   resampleLinear,
   transcode,
 } from '../../src/realtime/local-agent/echo-transcoder.js';
-import { EnergyVad } from '../../src/realtime/local-agent/energy-vad.js';
+import { EnergyVad, type VadEvent } from '../../src/realtime/local-agent/energy-vad.js';
+import { parseClientEvent } from '../../src/realtime/local-agent/agent-connection.js';
+import { clientEventSchema } from '../../src/realtime/client-events.js';
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from '../../src/media/g711.js';
 import { parseServerMessage } from '../../src/realtime/server-events.js';
 import { classifyServerError } from '../../src/realtime/error-classification.js';
@@ -68,6 +70,44 @@ t.test('energy VAD: a click is not speech; times are stream times', async (t) =>
     { kind: 'speech_started', startSample: (160 * rate) / 1000 },
     { kind: 'speech_stopped', startSample: (160 * rate) / 1000, endSample: (710 * rate) / 1000 },
   ]);
+});
+
+t.test('energy VAD: frames of any size and a reused buffer give the same events', async (t) => {
+  const rate = 8000;
+  const signal = new Int16Array(rate * 2).map((_, i) =>
+    i > 3000 && i < 9000 ? Math.round(6000 * Math.sin(i / 5)) : 0,
+  );
+  const whole = new EnergyVad({ sampleRate: rate }).push(signal);
+  const framed = new EnergyVad({ sampleRate: rate });
+  const scratch = new Int16Array(173);
+  const events: VadEvent[] = [];
+  for (let at = 0; at < signal.length; at += 173) {
+    const n = Math.min(173, signal.length - at);
+    scratch.set(signal.subarray(at, at + n));
+    events.push(...framed.push(scratch, n)); // 173: windows straddle the frames
+  }
+  t.equal(whole.length, 2);
+  t.same(events, whole);
+});
+
+t.test('client events: the hand check of appends accepts and refuses what the schema does', async (t) => {
+  const cases: unknown[] = [
+    { type: 'input_audio_buffer.append', audio: 'AAA=' },
+    { type: 'input_audio_buffer.append', audio: 'AAA=', event_id: 'e1', extra: { kept: true } },
+    { type: 'input_audio_buffer.append', audio: 7 },
+    { type: 'input_audio_buffer.append' },
+    { type: 'input_audio_buffer.append', audio: '', event_id: 3 },
+    { type: 'input_audio_buffer.append', audio: '', event_id: null },
+    ['input_audio_buffer.append'],
+    null,
+    'input_audio_buffer.append',
+  ];
+  for (const json of cases) {
+    const schema = clientEventSchema.safeParse(json);
+    const ours = parseClientEvent(json);
+    t.equal(ours.ok, schema.success, JSON.stringify(json));
+    if (ours.ok && schema.success) t.same(ours.event, schema.data);
+  }
 });
 
 t.test('server events: aliases, unknown and malformed input', async (t) => {

@@ -52,15 +52,25 @@ export function linearToAlaw(sample: number): number {
 
 /** Wire bytes → 16-bit samples at the format's rate. */
 export function decodeToLinear(bytes: Buffer, format: AudioFormat): Int16Array {
+  const out = new Int16Array(linearSamplesOf(bytes, format));
+  decodeIntoLinear(bytes, format, out);
+  return out;
+}
+
+export function linearSamplesOf(bytes: Buffer, format: AudioFormat): number {
+  return format.encoding === 'pcm' ? bytes.length >> 1 : bytes.length;
+}
+
+/** decodeToLinear into `out` (at least linearSamplesOf long); returns the sample count. */
+export function decodeIntoLinear(bytes: Buffer, format: AudioFormat, out: Int16Array): number {
+  const samples = linearSamplesOf(bytes, format);
   if (format.encoding === 'pcm') {
-    const out = new Int16Array(bytes.length >> 1);
-    for (let i = 0; i < out.length; i++) out[i] = bytes.readInt16LE(i * 2);
-    return out;
+    for (let i = 0; i < samples; i++) out[i] = bytes.readInt16LE(i * 2);
+    return samples;
   }
   const table = format.encoding === 'pcmu' ? ulawDecodeTable : alawDecodeTable;
-  const out = new Int16Array(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i]!]!;
-  return out;
+  for (let i = 0; i < samples; i++) out[i] = table[bytes[i]!]!;
+  return samples;
 }
 
 /** 16-bit samples → wire bytes. */

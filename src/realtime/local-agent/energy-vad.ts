@@ -28,7 +28,8 @@ export class EnergyVad {
   readonly #prefixSamples: number;
   readonly #minSpeechWindows: number;
   readonly #maxUtteranceSamples: number;
-  #window = new Int16Array(0);
+  /** Sum of squares of the current window's samples (exact: < 2^53 for any window we use). */
+  #windowSum = 0;
   #windowFill = 0;
   /** Samples consumed so far (start of the current window). */
   #position = 0;
@@ -44,7 +45,6 @@ export class EnergyVad {
   constructor(options: EnergyVadOptions) {
     this.sampleRate = options.sampleRate;
     this.#windowSamples = Math.max(1, Math.round(options.sampleRate / 100));
-    this.#window = new Int16Array(this.#windowSamples);
     this.#thresholdRms = 32768 * 10 ** ((options.thresholdDbfs ?? -40) / 20);
     this.#silenceWindows = Math.max(1, Math.round((options.silenceDurationMs ?? 500) / 10));
     this.#prefixSamples = Math.round(((options.prefixPaddingMs ?? 300) * options.sampleRate) / 1000);
@@ -66,37 +66,47 @@ export class EnergyVad {
     return this.#position + this.#windowFill;
   }
 
-  push(samples: Int16Array): VadEvent[] {
-    const events: VadEvent[] = [];
-    for (let i = 0; i < samples.length; i++) {
-      this.#window[this.#windowFill++] = samples[i]!;
-      if (this.#windowFill === this.#windowSamples) {
-        this.#onWindow(events);
-        this.#position += this.#windowSamples;
-        this.#windowFill = 0;
+  /**
+   * Feeds `samples[0, length)`. Returns the events they caused: usually none, as one shared
+   * empty array (this runs 50 times a second per call).
+   */
+  push(samples: Int16Array, length = samples.length): readonly VadEvent[] {
+    let events: VadEvent[] | undefined;
+    // Locals, not fields, in the per-sample loop (with the reused decode buffer: 0.96 -> 0.52 µs
+    // per 20 ms of 8 kHz μ-law, 25,000 of them a second at 500 calls).
+    const windowSamples = this.#windowSamples;
+    let sum = this.#windowSum;
+    let fill = this.#windowFill;
+    for (let i = 0; i < length; i++) {
+      const sample = samples[i]!;
+      sum += sample * sample;
+      if (++fill === windowSamples) {
+        events = this.#onWindow(sum, events);
+        this.#position += windowSamples;
+        fill = 0;
+        sum = 0;
       }
     }
-    return events;
+    this.#windowSum = sum;
+    this.#windowFill = fill;
+    return events ?? noEvents;
   }
 
-  #onWindow(events: VadEvent[]): void {
-    let sumSquares = 0;
-    for (let i = 0; i < this.#windowSamples; i++) sumSquares += this.#window[i]! ** 2;
+  #onWindow(sumSquares: number, events: VadEvent[] | undefined): VadEvent[] | undefined {
     const voiced = Math.sqrt(sumSquares / this.#windowSamples) > this.#thresholdRms;
     const windowEnd = this.#position + this.#windowSamples;
     if (!this.#speaking) {
       if (!voiced) {
         this.#voicedRun = 0;
-        return;
+        return events;
       }
       if (this.#voicedRun++ === 0) this.#firstVoicedSample = this.#position;
-      if (this.#voicedRun < this.#minSpeechWindows) return;
+      if (this.#voicedRun < this.#minSpeechWindows) return events;
       this.#speaking = true;
       this.#silentRun = 0;
       this.#lastVoicedEnd = windowEnd;
       this.#utteranceStart = Math.max(this.#floorSample, this.#firstVoicedSample - this.#prefixSamples, 0);
-      events.push({ kind: 'speech_started', startSample: this.#utteranceStart });
-      return;
+      return append(events, { kind: 'speech_started', startSample: this.#utteranceStart });
     }
     if (voiced) {
       this.#silentRun = 0;
@@ -110,7 +120,16 @@ export class EnergyVad {
       this.#speaking = false;
       this.#voicedRun = 0;
       this.#floorSample = endSample;
-      events.push({ kind: 'speech_stopped', startSample: this.#utteranceStart, endSample });
+      return append(events, { kind: 'speech_stopped', startSample: this.#utteranceStart, endSample });
     }
+    return events;
   }
+}
+
+const noEvents: readonly VadEvent[] = Object.freeze([]);
+
+function append(events: VadEvent[] | undefined, event: VadEvent): VadEvent[] {
+  if (events === undefined) return [event];
+  events.push(event);
+  return events;
 }

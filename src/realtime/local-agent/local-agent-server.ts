@@ -40,6 +40,11 @@ export interface LocalAgentOptions {
    */
   readonly live?: LiveShapeInput;
   readonly log?: Logger;
+  /**
+   * Default true: keep every client event in `received` (tests assert on them). A standalone
+   * agent has no reader for them, and at 500 echo calls they grow by 25,000 events a second.
+   */
+  readonly recordClientEvents?: boolean;
 }
 
 export interface ReceivedClientEvent {
@@ -61,7 +66,10 @@ export interface LocalAgent {
   /** ws://127.0.0.1:<port>/v1/realtime */
   readonly url: string;
   readonly port: number;
-  /** Every valid client event, in arrival order (tests assert on what the client sent). */
+  /**
+   * Every valid client event, in arrival order (tests assert on what the client sent); empty
+   * when started with recordClientEvents false.
+   */
   readonly received: readonly ReceivedClientEvent[];
   /** Every server event sent except audio deltas, with its send time. */
   readonly sent: readonly SentServerEvent[];
@@ -127,6 +135,7 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
       live,
       model: modelOf(req.url) ?? live.model,
       log,
+      socket: req.socket,
       nextTurn: () => {
         const entry = turns.shift();
         if (entry === undefined) return undefined;
@@ -137,7 +146,10 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
         afterHandshake = [];
         return steps;
       },
-      onClientEvent: (event) => received.push({ connection: index, event, atMs: Date.now() }),
+      onClientEvent:
+        options.recordClientEvents === false
+          ? () => undefined
+          : (event) => received.push({ connection: index, event, atMs: Date.now() }),
       onServerEvent: (type) => {
         if (type !== 'response.output_audio.delta' && sent.length < 100_000) {
           sent.push({ connection: index, type, atMs: Date.now() });
@@ -179,7 +191,7 @@ export async function startLocalAgent(options: LocalAgentOptions = {}): Promise<
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const ws of open.keys()) ws.terminate();
+        for (const connection of open.values()) connection.terminate();
         wss.close(() => resolve());
       }),
   };
