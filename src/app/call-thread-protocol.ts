@@ -6,14 +6,14 @@ import type { GrokSipConfig } from '../config/load-config.js';
 import type { CallDetailRecord, CallObserver } from '../observability/call-detail-record.js';
 import type { ThreadHealth } from '../observability/metrics.js';
 import type { FromCallThread, ToCallThread } from '../signaling/call-channel.js';
-import type { PortRange } from './call-services-factory.js';
 
 export interface CallThreadData {
   /** 'call-thread-1' …: the label of this thread in logs and metrics. */
   readonly name: string;
   readonly config: GrokSipConfig;
   readonly realtime: RealtimeEndpoint;
-  readonly ports: PortRange;
+  /** RTP pair reservations every call thread shares (PortPool.sharedReservations). */
+  readonly sharedPorts: SharedArrayBuffer;
   readonly hangupTimeoutMs?: number;
 }
 

@@ -1,5 +1,5 @@
 // A call thread (worker_threads entry): runs the CallSessions the main thread hands it, each with
-// this thread's own media clock, RTP sockets (its share of the port range) and realtime sockets.
+// this thread's own media clock, RTP sockets (from the range every thread shares) and realtime sockets.
 // SIP stays on the main thread and reaches the calls through the call channel. Everything a call
 // reports (observer events, its record) and this thread's counters go back as messages.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -37,7 +37,7 @@ const services = buildCallServices(data.config, {
   realtime: data.realtime,
   log,
   observer,
-  ports: data.ports,
+  sharedPorts: data.sharedPorts,
   ...(data.hangupTimeoutMs !== undefined && { hangupTimeoutMs: data.hangupTimeoutMs }),
 });
 const sessions = new Map<number, CallSession>();

@@ -114,6 +114,7 @@ class CallThread {
         host.release(m.key);
         const tracked = this.#calls.get(m.key);
         this.#calls.delete(m.key);
+        this.#observeEnded(m.record);
         tracked?.resolve(m.record);
         return;
       }
@@ -137,6 +138,15 @@ class CallThread {
     }
   }
 
+  /** The call thread's observer skips ended(): the record comes once, with 'ended', and is observed here. */
+  #observeEnded(record: CallDetailRecord): void {
+    try {
+      this.#observer?.ended(record);
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
+    }
+  }
+
   /** The worker is gone: end its calls from here; respawn unless we are closing. */
   #onExit(host: CallChannelHost, generation: number): void {
     if (generation !== this.#generation) return;
@@ -148,7 +158,7 @@ class CallThread {
     }
     const now = new Date();
     for (const t of orphans) {
-      t.resolve({
+      const record: CallDetailRecord = {
         callId: t.call.callId,
         backend: this.#data.config.sip.backend,
         from: t.call.from,
@@ -165,7 +175,9 @@ class CallThread {
         dtmfDigits: 0,
         realtimeErrors: 0,
         realtimeReconnects: 0,
-      });
+      };
+      this.#observeEnded(record);
+      t.resolve(record);
     }
     this.#onClosed?.();
     if (!this.#closing) this.#spawn();

@@ -11,12 +11,13 @@ import type { CallServices, RealtimeEndpoint } from '../call/call-services.js';
 import { CallSession } from '../call/call-session.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import type { MediaClock } from '../media/media-clock.js';
+import { PortPool } from '../media/port-pool.js';
 import { CallDetailLog } from '../observability/call-detail-log.js';
 import { logger, type Logger } from '../observability/logger.js';
 import { startLocalAgent, type LocalAgent, type LocalAgentOptions } from '../realtime/index.js';
 import { InboundPolicy } from '../signaling/inbound-policy.js';
 import type { IncomingCall, SignalingBackend } from '../signaling/signaling-backend.js';
-import { buildCallServices, splitPortRange } from './call-services-factory.js';
+import { buildCallServices } from './call-services-factory.js';
 import { CallThreads, type CallThreadStats, type RunningCall } from './call-threads.js';
 import { createSignalingBackend } from './signaling-backend-factory.js';
 
@@ -93,19 +94,19 @@ export async function startGrokSip(
   let threads: CallThreads | undefined;
   let services: CallServices | undefined;
   if (threadCount > 0) {
-    const shares = splitPortRange(config.media, threadCount);
+    const sharedPorts = PortPool.sharedReservations(config.media.portMin, config.media.portMax);
     threads = await CallThreads.start({
-      count: shares.length,
-      data: (i) => ({
+      count: threadCount,
+      data: () => ({
         config,
         realtime,
-        ports: shares[i]!,
+        sharedPorts,
         ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
       }),
       ...(observer !== undefined && { observer }),
       log,
     });
-    log.info({ threads: shares.length, ports: shares }, 'calls run in call threads');
+    log.info({ threads: threadCount }, 'calls run in call threads');
   } else {
     services = buildCallServices(config, {
       realtime,

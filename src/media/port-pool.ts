@@ -14,6 +14,54 @@ export interface PortPoolOptions {
    * 1000-port range socket by socket while the INVITE waits.
    */
   maxBindAttempts?: number;
+  /**
+   * Reservations shared with the pools of other threads over the same range
+   * (PortPool.sharedReservations): each thread binds its own sockets, but a pair one thread holds
+   * is never tried by another, and every thread can use the whole range.
+   */
+  shared?: SharedArrayBuffer;
+}
+
+/**
+ * Which pairs of the range are taken, and where the round-robin cursor is. In one thread a plain
+ * array; across threads an Int32Array over a SharedArrayBuffer (Atomics: a pair is taken by
+ * exactly one compareExchange 0 → 1).
+ */
+class PairReservations {
+  // [0] cursor, [1] pairs in use, [2 + i] pair i taken (1) or free (0)
+  readonly #cells: Int32Array;
+  readonly #pairCount: number;
+
+  constructor(pairCount: number, shared: SharedArrayBuffer | undefined) {
+    this.#pairCount = pairCount;
+    if (shared !== undefined && shared.byteLength !== (pairCount + 2) * 4) {
+      throw new RangeError(
+        `shared port reservations sized for ${shared.byteLength / 4 - 2} pairs, the range holds ${pairCount}`,
+      );
+    }
+    this.#cells = new Int32Array(shared ?? new ArrayBuffer((pairCount + 2) * 4));
+    if (shared === undefined) this.#cells[0] = Math.floor(Math.random() * pairCount);
+  }
+
+  /** The next index to try (round robin over the whole range, shared by every thread). */
+  next(): number {
+    const n = this.#pairCount;
+    return ((Atomics.add(this.#cells, 0, 1) % n) + n) % n;
+  }
+
+  reserve(index: number): boolean {
+    if (Atomics.compareExchange(this.#cells, 2 + index, 0, 1) !== 0) return false;
+    Atomics.add(this.#cells, 1, 1);
+    return true;
+  }
+
+  release(index: number): void {
+    if (Atomics.compareExchange(this.#cells, 2 + index, 1, 0) === 1) Atomics.sub(this.#cells, 1, 1);
+  }
+
+  get inUse(): number {
+    return Atomics.load(this.#cells, 1);
+  }
 }
 
 /** Two bound UDP sockets for one call; `close()` closes both and returns the pair to the pool. */
@@ -39,10 +87,9 @@ export class PortPool {
   readonly #firstEven: number;
   readonly #pairCount: number;
   readonly #maxBindAttempts: number;
-  readonly #inUse = new Set<number>();
-  // Round-robin cursor: a just-released port is the last one handed out again, so stray
+  // Round-robin cursor inside: a just-released port is the last one handed out again, so stray
   // packets of the previous call (late RTP, retransmitted DTMF ends) do not land in the next.
-  #cursor: number;
+  readonly #reservations: PairReservations;
   #eaddrinuseSkips = 0;
 
   constructor(options: PortPoolOptions) {
@@ -58,7 +105,16 @@ export class PortPool {
       throw new RangeError(`RTP port range ${portMin}-${portMax} holds no even/odd port pair`);
     }
     this.#maxBindAttempts = options.maxBindAttempts ?? 32;
-    this.#cursor = Math.floor(Math.random() * this.#pairCount);
+    this.#reservations = new PairReservations(this.#pairCount, options.shared);
+  }
+
+  /** Reservations for pools in several threads over one range (PortPoolOptions.shared). */
+  static sharedReservations(portMin: number, portMax: number): SharedArrayBuffer {
+    const firstEven = portMin % 2 === 0 ? portMin : portMin + 1;
+    const pairCount = Math.max(0, Math.floor((portMax - 1 - firstEven) / 2) + 1);
+    const shared = new SharedArrayBuffer((pairCount + 2) * 4);
+    new Int32Array(shared)[0] = Math.floor(Math.random() * Math.max(1, pairCount));
+    return shared;
   }
 
   /** Number of pairs the range holds. */
@@ -66,8 +122,9 @@ export class PortPool {
     return this.#pairCount;
   }
 
+  /** Pairs in use (with shared reservations: by every thread's pool). */
   get inUse(): number {
-    return this.#inUse.size;
+    return this.#reservations.inUse;
   }
 
   /** Ports found taken by someone else (EADDRINUSE) and skipped, since start. */
@@ -83,18 +140,17 @@ export class PortPool {
   async allocate(): Promise<PortPair> {
     let attempts = 0;
     for (let scanned = 0; scanned < this.#pairCount; scanned++) {
-      const index = this.#cursor;
-      this.#cursor = (this.#cursor + 1) % this.#pairCount;
+      const index = this.#reservations.next();
       const rtpPort = this.#firstEven + index * 2;
-      if (this.#inUse.has(rtpPort)) continue;
       if (attempts >= this.#maxBindAttempts) break;
+      // Reserve before the await so a concurrent allocate() (here or in another thread) does not
+      // try the same pair.
+      if (!this.#reservations.reserve(index)) continue;
       attempts++;
-      // Reserve before the await so a concurrent allocate() does not try the same pair.
-      this.#inUse.add(rtpPort);
       try {
-        return await this.#bindPair(rtpPort);
+        return await this.#bindPair(rtpPort, index);
       } catch (err) {
-        this.#inUse.delete(rtpPort);
+        this.#reservations.release(index);
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
           throw new Error(
             `cannot bind RTP ports ${rtpPort}/${rtpPort + 1} on ${this.address}: ${String(err)}`,
@@ -108,12 +164,12 @@ export class PortPool {
     }
     const range = `${this.#firstEven}-${this.#firstEven + this.#pairCount * 2 - 1}`;
     throw new PortPoolExhaustedError(
-      `no free RTP port pair in ${range} on ${this.address}: ${this.#inUse.size}/${this.#pairCount} ` +
+      `no free RTP port pair in ${range} on ${this.address}: ${this.inUse}/${this.#pairCount} ` +
         `pairs in use by calls, ${attempts} bind attempts failed with EADDRINUSE`,
     );
   }
 
-  async #bindPair(rtpPort: number): Promise<PortPair> {
+  async #bindPair(rtpPort: number, index: number): Promise<PortPair> {
     const rtpSocket = await this.#bind(rtpPort);
     let rtcpSocket: dgram.Socket;
     try {
@@ -131,7 +187,7 @@ export class PortPool {
       rtcpSocket,
       close: () => {
         closed ??= Promise.all([closeSocket(rtpSocket), closeSocket(rtcpSocket)]).then(() => {
-          this.#inUse.delete(rtpPort);
+          this.#reservations.release(index);
         });
         return closed;
       },

@@ -12,6 +12,7 @@
 // Messages are plain data (structured clone); each call is keyed by a number the host gives it
 // (Call-IDs are the peer's and need not be unique).
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { ignore } from '../observability/ignored-errors.js';
 import type {
   Dialog,
@@ -44,6 +45,8 @@ export interface CallOffer {
   readonly source: SourceAddress;
   readonly offerSdp: string | null;
   readonly headers: Readonly<Record<string, string>>;
+  /** When the INVITE reached the transport, on the wall clock (performance.timeOrigin + now()). */
+  readonly receivedAtWallMs?: number;
 }
 
 /** Main thread → call thread. */
@@ -139,6 +142,9 @@ export class CallChannelHost {
         source: { ...call.source },
         offerSdp: call.offerSdp,
         headers,
+        ...(call.receivedAtMs !== undefined && {
+          receivedAtWallMs: performance.timeOrigin + call.receivedAtMs,
+        }),
       },
     });
   }
@@ -279,6 +285,7 @@ class RemoteIncomingCall implements IncomingCall {
   readonly requestUri: string;
   readonly source: SourceAddress;
   readonly offerSdp: string | null;
+  readonly receivedAtMs: number | undefined;
   readonly events = new EventEmitter<{ cancel: [] }>();
   readonly #headers: Readonly<Record<string, string>>;
   readonly #key: number;
@@ -299,6 +306,9 @@ class RemoteIncomingCall implements IncomingCall {
     this.source = offer.source;
     this.offerSdp = offer.offerSdp;
     this.#headers = offer.headers;
+    // Each thread's performance.now() counts from its own timeOrigin.
+    this.receivedAtMs =
+      offer.receivedAtWallMs === undefined ? undefined : offer.receivedAtWallMs - performance.timeOrigin;
   }
 
   header(name: string): string | undefined {

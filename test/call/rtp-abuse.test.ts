@@ -30,11 +30,14 @@ const callerHz = 600;
 const attackerHz = 1800;
 const ulawSilence = 0xff;
 
+// workers: 0 — the calls run on the main thread, so rejectedInputs counts every refused datagram
+// at once and the BYE cannot overtake the last RTP packet (a call thread reports its counts each
+// second and gets the BYE as a message: call-threads.test.ts checks counting from a thread).
 const config = parseConfig(
   `
 sip:
   listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }]
-media: { rtpAddress: 127.0.0.1, portMin: ${rtpMin}, portMax: ${rtpMax}, rtpTimeoutSec: 20 }
+media: { rtpAddress: 127.0.0.1, portMin: ${rtpMin}, portMax: ${rtpMax}, rtpTimeoutSec: 20, workers: 0 }
 agents:
   default: echo
   profiles: [{ name: echo, instructions: Repeat what the caller says., audioFormat: auto }]

@@ -95,3 +95,35 @@ t.test('bad ranges and unusable addresses are clear errors', async (t) => {
   await t.rejects(pool.allocate(), /cannot bind RTP ports 23090\/23091 on 192\.0\.2\.1: .*EADDRNOTAVAIL/);
   t.equal(pool.inUse, 0);
 });
+
+t.test(
+  'pools sharing reservations (call threads) split one range without ever trying the same pair',
+  async (t) => {
+    const shared = PortPool.sharedReservations(23041, 23050);
+    const a = new PortPool({ address, portMin: 23041, portMax: 23050, shared, maxBindAttempts: 1 });
+    const b = new PortPool({ address, portMin: 23041, portMax: 23050, shared, maxBindAttempts: 1 });
+    const pairs: PortPair[] = [];
+    // maxBindAttempts 1: a pair the other pool holds must be skipped, not tried (it would fail EADDRINUSE).
+    for (let i = 0; i < 4; i++) pairs.push(await (i % 2 === 0 ? a : b).allocate());
+    t.teardown(() => Promise.all(pairs.map((p) => p.close())));
+    t.same(
+      pairs.map((p) => p.rtpPort).sort(),
+      [23042, 23044, 23046, 23048],
+      'the four pairs of the range, each once, over both pools',
+    );
+    t.equal(a.inUse, 4, 'each pool sees every pair in use');
+    t.equal(b.eaddrinuseSkips + a.eaddrinuseSkips, 0, 'no pool tried a pair the other holds');
+    await t.rejects(a.allocate(), PortPoolExhaustedError);
+    await t.rejects(b.allocate(), PortPoolExhaustedError);
+    const released = pairs.shift()!;
+    await released.close();
+    const again = await b.allocate();
+    pairs.push(again);
+    t.equal(again.rtpPort, released.rtpPort, 'a pair one pool released is taken by the other');
+    t.throws(
+      () => new PortPool({ address, portMin: 23041, portMax: 23060, shared }),
+      RangeError,
+      'reservations sized for another range are refused',
+    );
+  },
+);

@@ -35,6 +35,8 @@ export async function startGrokSipProcess(
     sipPort: number;
     httpPort: number;
     rtpMin: number;
+    /** RTP ports from rtpMin (default 200: 100 calls). */
+    rtpPorts?: number;
     sipYaml?: string;
     tcp?: boolean;
     topYaml?: string;
@@ -53,7 +55,7 @@ export async function startGrokSipProcess(
     `sip:
   listen: [${listeners.join(', ')}]
 ${opts.sipYaml ?? ''}
-media: { rtpAddress: 127.0.0.1, portMin: ${opts.rtpMin}, portMax: ${opts.rtpMin + 199}, rtpTimeoutSec: 0 }
+media: { rtpAddress: 127.0.0.1, portMin: ${opts.rtpMin}, portMax: ${opts.rtpMin + (opts.rtpPorts ?? 200) - 1}, rtpTimeoutSec: 0 }
 http: { address: 127.0.0.1, port: ${opts.httpPort} }
 shutdown: { drainTimeoutSec: 1 }
 ${opts.topYaml ?? ''}
