@@ -57,7 +57,7 @@ function samples(text: string, name: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})? ([^ ]+)$/.exec(line);
+    const m = /^([a-zA-Z0-9_:]+)(\{[^}]*\})? ([^ ]+)$/.exec(line);
     if (m === null || m[1] !== name) continue;
     out.set(m[2] ?? '', Number(m[3]));
   }
