@@ -72,3 +72,13 @@ export function assertCallCodec(value: unknown): asserts value is CallCodec {
     throw new RangeError(`call codec must be 'PCMU' or 'PCMA', got ${String(value)}`);
   }
 }
+
+/** The leg format of a G.711 call codec (RTP legs, Twilio streams). */
+export function codecFormat(codec: CallCodec): AudioFormat {
+  return codec === 'PCMU' ? { encoding: 'pcmu' } : { encoding: 'pcma' };
+}
+
+/** The call codec a leg format is, or null for a PCM16 leg (a Vonage stream). */
+export function legCodec(format: AudioFormat): CallCodec | null {
+  return format.encoding === 'pcmu' ? 'PCMU' : format.encoding === 'pcma' ? 'PCMA' : null;
+}

@@ -1,8 +1,10 @@
 // Agent → caller, top to bottom: response.output_audio.delta → playout queue (native: converts
-// once to the call codec, 20 ms frames, absorbs the agent's faster-than-real-time bursts) →
-// one frame per media clock tick → RTP. Barge-in empties the queue here, within the tick.
-import { durationMs, type AudioFormat, type CallCodec } from '../audio/audio-format.js';
+// once to the call codec, 20 ms frames, absorbs the agent's faster-than-real-time bursts; a PCM16
+// leg such as a Vonage stream only cuts frames) → one frame per media clock tick → the leg (RTP,
+// or a media message on the stream). Barge-in empties the queue here, within the tick.
+import { durationMs, legCodec, type AudioFormat } from '../audio/audio-format.js';
 import { OutboundAudio, type OutboundAudioStats } from '../media/outbound-audio.js';
+import { PcmPlayoutQueue } from '../media/pcm-playout-queue.js';
 import type { RealtimeAudioEvent } from '../realtime/index.js';
 import { AgentPlayback, type InterruptedItem } from './agent-playback.js';
 
@@ -13,20 +15,21 @@ import { AgentPlayback, type InterruptedItem } from './agent-playback.js';
 const maxQueueMs = 120_000;
 
 export interface AgentFrameSink {
-  /** The tick's RTP payload (call codec, 20 ms), or null: nothing to send this tick. */
+  /** The tick's frame (leg format, 20 ms), or null: nothing to send this tick. */
   sendFrame(payload: Buffer | null, nowMs: number): void;
 }
 
 export interface AgentToCallerOptions {
   readonly apiFormat: AudioFormat;
-  readonly codec: CallCodec;
+  /** The leg's audio: G.711 (RTP, Twilio) or PCM16 in the API format itself (Vonage). */
+  readonly legFormat: AudioFormat;
   readonly sink: AgentFrameSink;
   /** Sees every frame that leaves (recording, first-audio and turn timing). */
   readonly onFrameSent?: (payload: Buffer, nowMs: number) => void;
 }
 
 export class AgentToCaller {
-  readonly #queue: OutboundAudio;
+  readonly #queue: OutboundAudio | PcmPlayoutQueue;
   readonly #playback = new AgentPlayback();
   readonly #apiFormat: AudioFormat;
   readonly #sink: AgentFrameSink;
@@ -42,7 +45,11 @@ export class AgentToCaller {
 
   constructor(options: AgentToCallerOptions) {
     this.#apiFormat = options.apiFormat;
-    this.#queue = new OutboundAudio(options.apiFormat, options.codec, { maxQueueMs });
+    const codec = legCodec(options.legFormat);
+    this.#queue =
+      codec !== null
+        ? new OutboundAudio(options.apiFormat, codec, { maxQueueMs })
+        : new PcmPlayoutQueue(options.legFormat, { maxQueueMs });
     this.#sink = options.sink;
     this.#onFrameSent = options.onFrameSent;
   }

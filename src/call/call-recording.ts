@@ -4,7 +4,7 @@
 // agent side is what left on RTP (after barge-in cuts).
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
+import { codecFormat, type AudioFormat, type CallCodec } from '../audio/audio-format.js';
 import { decodeAlaw, decodeUlaw } from '../media/g711.js';
 import { Resampler } from '../media/resampler.js';
 import { wavHeader as pcmWavHeader, wavHeaderBytes as headerBytes } from '../media/wav-file.js';
@@ -42,15 +42,34 @@ export class CallRecording {
   #caller: Buffer = silence;
   #agent: Buffer = silence;
 
-  constructor(dir: string, callId: string, apiFormat: AudioFormat, codec: CallCodec, log: Logger) {
+  /** `leg`: what the agent side frames are in (a call codec, or a leg format; PCM16 for Vonage). */
+  constructor(
+    dir: string,
+    callId: string,
+    apiFormat: AudioFormat,
+    leg: CallCodec | AudioFormat,
+    log: Logger,
+  ) {
     const safeId = callId.replace(/[^A-Za-z0-9._@-]/g, '_').slice(0, 200);
     const file = path.join(dir, `${safeId}.wav`);
     this.file = file;
     this.#log = log;
-    this.#decodeAgent = codec === 'PCMU' ? decodeUlaw : decodeAlaw;
+    const legFormat = typeof leg === 'string' ? codecFormat(leg) : leg;
+    if (legFormat.encoding === 'pcm') {
+      const resampler =
+        legFormat.sampleRate === sampleRate
+          ? null
+          : new Resampler(legFormat.sampleRate as 16000 | 24000, sampleRate);
+      this.#decodeAgent = (payload) => resampler?.process(payload) ?? payload;
+    } else {
+      this.#decodeAgent = legFormat.encoding === 'pcmu' ? decodeUlaw : decodeAlaw;
+    }
     if (apiFormat.encoding === 'pcm') {
-      const resampler = new Resampler(apiFormat.sampleRate as 16000 | 24000, sampleRate);
-      this.#decodeCaller = (frame) => resampler.process(frame);
+      const resampler =
+        apiFormat.sampleRate === sampleRate
+          ? null
+          : new Resampler(apiFormat.sampleRate as 16000 | 24000, sampleRate);
+      this.#decodeCaller = (frame) => resampler?.process(frame) ?? frame;
     } else {
       this.#decodeCaller = apiFormat.encoding === 'pcmu' ? decodeUlaw : decodeAlaw;
     }

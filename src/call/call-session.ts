@@ -24,6 +24,7 @@ import { agentSessionConfig, apiAudioFormat } from './agent-session-config.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
 import { ConnectedCall } from './connected-call.js';
+import { SipLeg } from './sip-leg.js';
 import { AgentTools } from './tools/agent-tools.js';
 import type { CallControl } from './tools/call-control.js';
 import type { CallServices } from './call-services.js';
@@ -250,21 +251,28 @@ export class CallSession {
     answeredAtMs: number,
   ): void {
     this.#webhooks?.post('call.answered', { codec: negotiated.codec });
-    this.#connected = new ConnectedCall({
+    const leg = new SipLeg({
       dialog,
+      negotiated,
+      pair,
+      localMedia: this.#localMedia(pair),
+      rtpTimeoutSec: this.#services.media.rtpTimeoutSec,
+      dialogEndReason: (reason) => dialogEndReasons[reason],
+      log: this.#log,
+    });
+    this.#connected = new ConnectedCall({
+      callId: dialog.callId,
+      leg,
+      startMuted: leg.muted,
       agent,
       tools: this.#tools ?? this.#agentTools(profile),
       ...(this.#webhooks !== undefined && { webhooks: this.#webhooks }),
-      negotiated,
-      pair,
       profile,
       apiFormat,
       answeredAtMs,
       services: this.#services,
       log: this.#log,
-      localMedia: this.#localMedia(pair),
       reconnectAgent: () => this.#connectAgent(profile, apiFormat),
-      dialogEndReason: (reason) => dialogEndReasons[reason],
       onEnded: (endReason, summary, endedAtMs) => {
         this.#finish(endReason, 200, answeredAtMs, summary, endedAtMs);
         void pair.close().catch(ignore('call.port-pair-close'));

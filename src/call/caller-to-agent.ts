@@ -1,14 +1,18 @@
-// Caller → agent, top to bottom: RTP packet → jitter buffer + loss concealment (native; also
-// transcodes when the API format is not the call codec) → one 20 ms frame per media clock tick →
-// input_audio_buffer.append on the realtime socket.
-import type { AudioFormat, CallCodec } from '../audio/audio-format.js';
+// Caller → agent, top to bottom: caller audio from the leg (an RTP packet, or a Twilio media
+// message with its chunk number and timestamp) → jitter buffer + loss concealment (native; also
+// transcodes when the API format is not the call codec; a PCM16 leg such as a Vonage stream has a
+// plain FIFO instead) → one 20 ms frame per media clock tick → input_audio_buffer.append on the
+// realtime socket.
+import { legCodec, type AudioFormat } from '../audio/audio-format.js';
 import { InboundAudio, type InboundAudioStats, type JitterDelayOptions } from '../media/inbound-audio.js';
-import type { InboundRtpPacket } from '../media/rtp-session.js';
+import { PcmInboundFrames } from '../media/pcm-inbound-frames.js';
+import type { CallerAudioPacket } from './call-leg.js';
 
 const noPayload = Buffer.alloc(0);
 
 export interface CallerToAgentOptions {
-  readonly codec: CallCodec;
+  /** The leg's audio: G.711 (RTP, Twilio) or PCM16 in the API format itself (Vonage). */
+  readonly legFormat: AudioFormat;
   readonly apiFormat: AudioFormat;
   readonly jitter: JitterDelayOptions;
   /** The realtime session's appendAudio. */
@@ -18,17 +22,21 @@ export interface CallerToAgentOptions {
 }
 
 export class CallerToAgent {
-  readonly #jitterBuffer: InboundAudio;
+  readonly #jitterBuffer: InboundAudio | PcmInboundFrames;
   readonly #sendToAgent: (frame: Buffer) => void;
   readonly #onFrame: ((frame: Buffer) => void) | undefined;
 
   constructor(options: CallerToAgentOptions) {
-    this.#jitterBuffer = new InboundAudio(options.codec, options.apiFormat, options.jitter);
+    const codec = legCodec(options.legFormat);
+    this.#jitterBuffer =
+      codec !== null
+        ? new InboundAudio(codec, options.apiFormat, options.jitter)
+        : new PcmInboundFrames(options.legFormat, options.jitter);
     this.#sendToAgent = options.sendToAgent;
     this.#onFrame = options.onFrame;
   }
 
-  onAudioPacket(packet: InboundRtpPacket): void {
+  onAudioPacket(packet: CallerAudioPacket): void {
     this.#jitterBuffer.push(packet.seq, packet.ts, packet.ssrc, packet.payload, packet.arrivalMs);
   }
 
@@ -36,7 +44,7 @@ export class CallerToAgent {
    * telephone-event and comfort noise share the audio's sequence space (RFC 4733 §2.1): marking
    * their sequence numbers used keeps them from being counted as lost and concealed.
    */
-  onNonAudioPacket(packet: InboundRtpPacket): void {
+  onNonAudioPacket(packet: CallerAudioPacket): void {
     this.#jitterBuffer.push(packet.seq, packet.ts, packet.ssrc, noPayload, packet.arrivalMs);
   }
 

@@ -1,27 +1,26 @@
-// An answered call: the RTP session, the two audio paths and the agent's realtime session, run
-// by the one media clock until somebody hangs up. Conversation behaviour lives here: greeting,
-// barge-in, DTMF to the agent, tools, transcripts, recording, agent failure → prompt + BYE.
+// An answered call: the call leg (RTP + SIP dialog, or a carrier media stream), the two audio
+// paths and the agent's realtime session, run by the one media clock until somebody hangs up.
+// Conversation behaviour lives here: greeting, barge-in, DTMF to the agent, tools, transcripts,
+// recording, agent failure → prompt + hang-up.
 import { ignore } from '../observability/ignored-errors.js';
 import { performance } from 'node:perf_hooks';
 import type { AudioFormat } from '../audio/audio-format.js';
 import type { DtmfDigit } from '../media/dtmf-event.js';
 import type { MediaClockSubscriber } from '../media/media-clock.js';
-import type { PortPair } from '../media/port-pool.js';
-import { RtpSession } from '../media/rtp-session.js';
 import type { Logger } from '../observability/logger.js';
 import type { RealtimeError, RealtimeFunctionCall, RealtimeSession } from '../realtime/index.js';
-import { buildAnswer, negotiate, parseSdp, SdpError, type NegotiatedMedia } from '../signaling/sdp/index.js';
 import { waitAtMost } from '../signaling/wait-at-most.js';
-import type { Dialog, DialogEndReason, ReferOutcome, ReinviteOffer } from '../signaling/signaling-backend.js';
+import type { ReferOutcome } from '../signaling/signaling-backend.js';
 import type { AgentProfile } from './agent-profile.js';
 import { greetingInstructions } from './agent-session-config.js';
 import { AgentToCaller } from './agent-to-caller.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import type { CallEventWebhooks } from './call-event-webhooks.js';
 import { CallRecording } from './call-recording.js';
+import type { CallLeg } from './call-leg.js';
 import type { CallServices } from './call-services.js';
 import { CallerToAgent } from './caller-to-agent.js';
-import { digitFromInfo, dtmfTurnText } from './dtmf-input.js';
+import { dtmfTurnText } from './dtmf-input.js';
 import { fallbackPromptFrames } from './fallback-prompt.js';
 import type { AgentTools } from './tools/agent-tools.js';
 import type { CallControl } from './tools/call-control.js';
@@ -43,22 +42,21 @@ export type CallSummary = Pick<
 >;
 
 export interface ConnectedCallOptions {
-  readonly dialog: Dialog;
+  readonly callId: string;
+  readonly leg: CallLeg;
+  /** The leg starts on hold (an offer with sendonly/inactive): no audio to the caller yet. */
+  readonly startMuted?: boolean;
   readonly agent: RealtimeSession;
   readonly tools: AgentTools;
   /** The profile's call-event webhooks (transcript, dtmf). */
   readonly webhooks?: CallEventWebhooks;
-  readonly negotiated: NegotiatedMedia;
-  readonly pair: PortPair;
   readonly profile: AgentProfile;
   readonly apiFormat: AudioFormat;
   readonly answeredAtMs: number;
-  readonly localMedia: { readonly address: string; readonly port: number; readonly sessionId: string };
   readonly services: CallServices;
   readonly log: Logger;
   /** A fresh agent session with the call's config (after a failed transfer); null if it fails. */
   readonly reconnectAgent: () => Promise<RealtimeSession | null>;
-  readonly dialogEndReason: (reason: DialogEndReason) => CallEndReason;
   /** `endedAtMs` on the performance.now() timeline: the CDR's end, whatever came after it. */
   readonly onEnded: (reason: CallEndReason, summary: CallSummary, endedAtMs: number) => void;
 }
@@ -71,15 +69,13 @@ const recordingCloseTimeoutMs = 5000;
 export class ConnectedCall implements CallControl, MediaClockSubscriber {
   readonly #o: ConnectedCallOptions;
   readonly #log: Logger;
-  readonly #rtp: RtpSession;
+  readonly #leg: CallLeg;
   readonly #callerToAgent: CallerToAgent;
   readonly #agentToCaller: AgentToCaller;
   readonly #transcripts: TranscriptLog | undefined;
   readonly #recording: CallRecording | undefined;
   readonly #unsubscribeClock: () => void;
   #agent: RealtimeSession | null;
-  #negotiated: NegotiatedMedia;
-  #sdpVersion = 1;
   #responseActive = false;
   #ending: CallEndReason | null = null;
   #hangupAfterPlayout: { deadlineMs: number; reason: CallEndReason } | null = null;
@@ -105,31 +101,20 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     this.#o = options;
     this.#log = options.log;
     this.#agent = options.agent;
-    this.#negotiated = options.negotiated;
-    const { negotiated, services, apiFormat } = options;
+    const { leg, services, apiFormat } = options;
+    this.#leg = leg;
     const dir = services.media;
     this.#transcripts =
       dir.transcriptsDir !== undefined
-        ? new TranscriptLog(dir.transcriptsDir, options.dialog.callId, this.#log)
+        ? new TranscriptLog(dir.transcriptsDir, options.callId, this.#log)
         : undefined;
     this.#recording =
       dir.recordingsDir !== undefined
-        ? new CallRecording(dir.recordingsDir, options.dialog.callId, apiFormat, negotiated.codec, this.#log)
+        ? new CallRecording(dir.recordingsDir, options.callId, apiFormat, leg.format, this.#log)
         : undefined;
 
-    this.#rtp = new RtpSession({
-      pair: options.pair,
-      payloadType: negotiated.payloadType,
-      ...(negotiated.telephoneEventPt !== undefined && {
-        telephoneEventPayloadType: negotiated.telephoneEventPt,
-      }),
-      ...remoteOf(negotiated),
-      ptimeMs: 20,
-      rtpTimeoutMs: dir.rtpTimeoutSec * 1000,
-      logger: this.#log,
-    });
     this.#callerToAgent = new CallerToAgent({
-      codec: negotiated.codec,
+      legFormat: leg.format,
       apiFormat,
       jitter: dir.jitter,
       sendToAgent: (frame) => this.#agent?.appendAudio(frame),
@@ -137,29 +122,19 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     });
     this.#agentToCaller = new AgentToCaller({
       apiFormat,
-      codec: negotiated.codec,
-      sink: this.#rtp,
+      legFormat: leg.format,
+      sink: leg,
       onFrameSent: (payload, nowMs) => this.#onAgentFrameSent(payload, nowMs),
     });
-    this.#agentToCaller.setMuted(!mayReceive(negotiated));
+    this.#agentToCaller.setMuted(options.startMuted === true);
 
-    this.#rtp.on('audio', (p) => this.#callerToAgent.onAudioPacket(p));
-    this.#rtp.on('comfort-noise', (p) => this.#callerToAgent.onNonAudioPacket(p));
-    this.#rtp.on('telephone-event', (p) => this.#callerToAgent.onNonAudioPacket(p));
-    this.#rtp.on('dtmf', ({ digit }) => this.#onDigit(digit));
-    this.#rtp.on('timeout', (silentMs) => {
-      this.#log.info({ silentMs }, 'no RTP from the caller: hanging up');
-      this.hangup('rtp-timeout');
-    });
-
-    const events = options.dialog.events;
-    events.on('bye', () => this.#end('remote-bye'));
-    events.on('terminated', ({ reason }) => this.#end(options.dialogEndReason(reason)));
-    events.on('reinvite', (offer) => this.#onReinvite(offer));
-    events.on('info', (info) => {
-      const digit = digitFromInfo(info);
-      if (digit !== null) this.#onDigit(digit);
-    });
+    const events = leg.events;
+    events.on('audio', (p) => this.#callerToAgent.onAudioPacket(p));
+    events.on('non-audio', (p) => this.#callerToAgent.onNonAudioPacket(p));
+    events.on('dtmf', (digit) => this.#onDigit(digit));
+    events.on('muted', (muted) => this.#agentToCaller.setMuted(muted));
+    events.on('hangup-wanted', (reason) => this.hangup(reason));
+    events.on('ended', (reason) => this.#end(reason));
 
     this.#attachAgent(options.agent);
     this.#unsubscribeClock = services.clock.subscribe(this);
@@ -193,7 +168,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     // Close the agent first: its audio must not bleed into the transferred leg (jambonz fix).
     this.#detachAgent();
     this.#agentToCaller.bargeIn();
-    const outcome = await this.#o.dialog.refer(targetUri);
+    const outcome = await this.#leg.transfer(targetUri);
     this.#transcripts?.write({
       role: 'event',
       text: `transfer to ${targetUri}: ${outcome.status} ${outcome.reason}`,
@@ -222,30 +197,30 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
   }
 
   sendDtmf(digits: string): Promise<void> {
-    return this.#rtp.sendDtmf(digits);
+    return this.#leg.sendDtmf(digits);
   }
 
-  /** BYE now (idempotent). */
+  /** BYE (or the stream closed) now (idempotent). */
   hangup(reason: CallEndReason): void {
     if (this.#ending !== null || this.#ended) return;
     this.#ending = reason;
-    this.#o.dialog.hangup().then(
+    this.#leg.hangup().then(
       () => this.#end(reason),
       () => this.#end(reason),
     );
   }
 
   summary(): CallSummary {
-    const rtp = this.#rtp.stats;
+    const leg = this.#leg.stats();
     const inbound = this.#callerToAgent.stats();
     const outbound = this.#agentToCaller.stats();
     return {
       media: {
-        packetsIn: rtp.packetsIn,
-        packetsOut: rtp.packetsOut,
+        packetsIn: leg.packetsIn,
+        packetsOut: leg.packetsOut,
         lost: inbound.lost,
         late: inbound.late,
-        jitterMs: Math.round((rtp.inbound?.jitterMs ?? 0) * 10) / 10,
+        jitterMs: Math.round(leg.jitterMs * 10) / 10,
         concealedFrames: inbound.concealed,
         playoutUnderruns: outbound.underruns,
       },
@@ -337,12 +312,16 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     if (this.#agent !== agent) return;
     const talking = this.#responseActive || this.#agentToCaller.pendingMs > 0;
     if (!talking || this.#hangupAfterPlayout !== null) return;
+    // What the far end still buffers was sent but not heard (Twilio marks, Vonage notify).
+    const unheardMs = this.#leg.unheardMs;
+    this.#leg.clearPlayout();
     const { droppedMs, interrupted } = this.#agentToCaller.bargeIn();
     if (this.#responseActive) agent.cancelResponse();
-    if (interrupted !== null) agent.truncate(interrupted.itemId, interrupted.playedMs);
+    if (interrupted !== null)
+      agent.truncate(interrupted.itemId, Math.max(0, interrupted.playedMs - unheardMs));
     this.#counts.bargeIns++;
     this.#o.services.observer?.bargeIn();
-    this.#log.debug({ droppedMs, ...interrupted }, 'barge-in');
+    this.#log.debug({ droppedMs, unheardMs, ...interrupted }, 'barge-in');
   }
 
   async #onFunctionCall(agent: RealtimeSession, call: RealtimeFunctionCall): Promise<void> {
@@ -362,7 +341,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
   #agentFailed(): void {
     if (this.#ending !== null) return;
     this.#detachAgent();
-    const promptMs = this.#agentToCaller.playPrompt(fallbackPromptFrames(this.#negotiated.codec));
+    const promptMs = this.#agentToCaller.playPrompt(fallbackPromptFrames(this.#leg.format));
     this.#hangupAfterPlayout = { deadlineMs: performance.now() + promptMs + 200, reason: 'agent-failed' };
   }
 
@@ -387,23 +366,6 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     }
   }
 
-  /** Hold, resume, session refresh or a new address: same codec, same port (RFC 3264 §8). */
-  #onReinvite(offer: ReinviteOffer): void {
-    let negotiated: NegotiatedMedia | null;
-    try {
-      negotiated = negotiate(parseSdp(offer.sdp), { codecs: [this.#negotiated.codec], ptimeMs: 20 });
-    } catch (err) {
-      if (!(err instanceof SdpError)) throw err;
-      negotiated = null;
-    }
-    if (negotiated === null) return offer.respond(null);
-    this.#negotiated = negotiated;
-    this.#sdpVersion++;
-    this.#rtp.setRemote(remoteOf(negotiated).remote);
-    this.#agentToCaller.setMuted(!mayReceive(negotiated));
-    offer.respond(buildAnswer(negotiated, { ...this.#o.localMedia, sessionVersion: this.#sdpVersion }));
-  }
-
   #end(reason: CallEndReason): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -414,7 +376,7 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     const recorded = this.#recording?.close();
     void this.#transcripts?.close().catch(ignore('call.transcript-close'));
     const summary = this.summary();
-    void this.#rtp.close('call ended').catch(ignore('call.rtp-close'));
+    void this.#leg.close().catch(ignore('call.leg-close'));
     if (recorded === undefined) return this.#o.onEnded(finalReason, summary, endedAtMs);
     // The recording is whole on disk before the CDR says the call is over (a call.ended webhook
     // may fetch it); a hung disk holds the CDR back no longer than this.
@@ -422,14 +384,4 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
       this.#o.onEnded(finalReason, summary, endedAtMs),
     );
   }
-}
-
-/** Whether the peer wants our audio (our answer direction allows sending). */
-function mayReceive(n: NegotiatedMedia): boolean {
-  return !n.onHold && (n.direction === 'sendrecv' || n.direction === 'sendonly');
-}
-
-function remoteOf(n: NegotiatedMedia): { remote?: { address: string; port: number } } {
-  const unspecified = n.remoteAddress === '0.0.0.0' || n.remoteAddress === '::';
-  return unspecified ? {} : { remote: { address: n.remoteAddress, port: n.remotePort } };
 }

@@ -7,7 +7,7 @@ function setup() {
   const sent: (Buffer | null)[] = [];
   const path = new AgentToCaller({
     apiFormat: { encoding: 'pcmu' },
-    codec: 'PCMU',
+    legFormat: { encoding: 'pcmu' },
     sink: { sendFrame: (payload) => sent.push(payload) },
   });
   const delta = (responseId: string, fill: number) =>
