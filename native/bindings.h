@@ -9,4 +9,6 @@ namespace grok::bindings {
 void InitCodec(Napi::Env env, Napi::Object exports);
 // addon_inbound.cc: InboundAudio (caller RTP -> jitter buffer + PLC -> 20 ms frames).
 void InitInbound(Napi::Env env, Napi::Object exports);
+// addon_srtp.cc: SrtpContext (RFC 3711 protect / unprotect, one call per packet).
+void InitSrtp(Napi::Env env, Napi::Object exports);
 }  // namespace grok::bindings

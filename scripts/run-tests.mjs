@@ -12,10 +12,13 @@ const peers = [
   ['tcpdump', 'tcpdump'],
   ['baresip', 'baresip-core'],
   ['clang-format', 'clang-format'], // npm run lint checks native/ formatting
+  // libsrtp2 is the SRTP oracle (test/media/srtp-libsrtp-oracle.test.ts): probed by its header.
+  ['test -e /usr/include/srtp2/srtp.h', 'libsrtp2-dev'],
 ];
 
-function has(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+function has(probe) {
+  const check = probe.includes(' ') ? probe : `command -v ${probe}`;
+  return spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status === 0;
 }
 
 function installMissingPeers() {

@@ -6,9 +6,10 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { CodecBinding } from './bindings/codec-binding.js';
 import type { InboundBinding } from './bindings/inbound-binding.js';
+import type { SrtpBinding } from './bindings/srtp-binding.js';
 
 /** The raw binding. Only the typed wrappers in src/media/ use it. */
-export interface NativeAddon extends CodecBinding, InboundBinding {
+export interface NativeAddon extends CodecBinding, InboundBinding, SrtpBinding {
   readonly abiVersion: number;
 }
 
