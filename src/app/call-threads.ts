@@ -14,6 +14,7 @@ import { rejectedInputs, type InputKind } from '../observability/rejected-input.
 import { CallChannelHost } from '../signaling/call-channel.js';
 import type { IncomingCall } from '../signaling/signaling-backend.js';
 import type { CallThreadData, FromThread, ToThread } from './call-thread-protocol.js';
+import { workerEntry } from './worker-entry.js';
 
 /** A call as the app tracks it, wherever it runs. */
 export interface RunningCall {
@@ -33,16 +34,6 @@ interface TrackedCall {
   readonly startedAt: Date;
   readonly startedAtMs: number;
   resolve(record: CallDetailRecord): void;
-}
-
-function threadEntry(): URL {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return new URL('./call-thread.js', self);
-  // Running from source (tests, tsx): the worker registers tsx's loader before the entry.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./call-thread.ts', self).href;
-  const code = `const { register } = await import(${JSON.stringify(tsx)}); register(); await import(${JSON.stringify(entry)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
 }
 
 class CallThread {
@@ -79,7 +70,10 @@ class CallThread {
   #spawn(): void {
     const generation = ++this.#generation;
     const counterName = `${this.name}#${generation}`;
-    const worker = new Worker(threadEntry(), { workerData: this.#data, name: this.name });
+    const worker = new Worker(workerEntry(import.meta.url, 'call-thread'), {
+      workerData: this.#data,
+      name: this.name,
+    });
     this.#worker = worker;
     this.#host = new CallChannelHost((m) => worker.postMessage(m satisfies ToThread));
     const host = this.#host;

@@ -19,6 +19,7 @@ import { InboundPolicy } from '../signaling/inbound-policy.js';
 import type { IncomingCall, SignalingBackend } from '../signaling/signaling-backend.js';
 import { buildCallServices } from './call-services-factory.js';
 import { CallThreads, type CallThreadStats, type RunningCall } from './call-threads.js';
+import { startLocalAgentThread, type LocalAgentThread } from './local-agent-thread.js';
 import { createSignalingBackend } from './signaling-backend-factory.js';
 
 /** media.workers: auto = one call thread per core. */
@@ -30,6 +31,11 @@ export interface GrokSipAppOptions {
   readonly log?: Logger;
   /** The local agent's behaviour when no API key is set (tests use scripted mode). */
   readonly localAgent?: LocalAgentOptions;
+  /**
+   * Without an API key and with call threads: run the local agent in a thread of its own
+   * (`grok-sip start`), not on the main thread with SIP. `localAgent` is then undefined.
+   */
+  readonly localAgentThread?: boolean;
   /** Told about every call; the metrics plug in here. */
   readonly observer?: CallObserver;
   readonly clock?: MediaClock;
@@ -40,8 +46,10 @@ export interface GrokSipAppOptions {
 export interface GrokSipApp {
   readonly config: GrokSipConfig;
   readonly backend: SignalingBackend;
-  /** The in-process local agent, when no XAI_API_KEY was given. */
+  /** The in-process local agent, when no XAI_API_KEY was given (and it is not in its own thread). */
   readonly localAgent: LocalAgent | undefined;
+  /** Calls talk to a local agent (in-process or in its own thread), not Grok. */
+  readonly usesLocalAgent: boolean;
   /** Where calls' agents connect (the local agent's ws://127.0.0.1:… or Grok's wss URL). */
   readonly realtimeUrl: string;
   readonly events: EventEmitter<{ 'call-ended': [CallDetailRecord] }>;
@@ -66,6 +74,7 @@ export async function startGrokSip(
 ): Promise<GrokSipApp> {
   const log = options.log ?? logger;
   let localAgent: LocalAgent | undefined;
+  let agentThread: LocalAgentThread | undefined;
   let realtime: RealtimeEndpoint;
   const l = config.realtime.liveness;
   const liveness = {
@@ -82,9 +91,20 @@ export async function startGrokSip(
       liveness,
     };
   } else {
-    localAgent = await startLocalAgent({ host: '127.0.0.1', port: 0, mode: 'echo', ...options.localAgent });
-    realtime = { url: localAgent.url, model: config.realtime.model, liveness };
-    log.info({ url: localAgent.url }, 'no XAI_API_KEY: calls talk to the built-in local agent (echo)');
+    let url: string;
+    if (options.localAgentThread === true && callThreadCount(config.media.workers) > 0) {
+      const { log: _log, ...threadOptions } = options.localAgent ?? {};
+      agentThread = await startLocalAgentThread(threadOptions);
+      url = agentThread.url;
+    } else {
+      localAgent = await startLocalAgent({ host: '127.0.0.1', port: 0, mode: 'echo', ...options.localAgent });
+      url = localAgent.url;
+    }
+    realtime = { url, model: config.realtime.model, liveness };
+    log.info(
+      { url, thread: agentThread !== undefined },
+      'no XAI_API_KEY: calls talk to the built-in local agent (echo)',
+    );
   }
 
   const sessions = new Set<RunningCall>();
@@ -146,6 +166,7 @@ export async function startGrokSip(
   } catch (err) {
     await threads?.close();
     await localAgent?.close();
+    await agentThread?.close();
     throw err;
   }
 
@@ -158,6 +179,7 @@ export async function startGrokSip(
     await backend.stop();
     await threads?.close();
     await localAgent?.close();
+    await agentThread?.close();
     await cdrLog.flush();
   };
 
@@ -165,6 +187,7 @@ export async function startGrokSip(
     config,
     backend,
     localAgent,
+    usesLocalAgent: localAgent !== undefined || agentThread !== undefined,
     realtimeUrl: realtime.url,
     events,
     activeCalls: () => sessions.size,

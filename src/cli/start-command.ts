@@ -18,7 +18,8 @@ local agent answers in this process and echoes what the caller says.
   -h, --help            this text
 
 Signals: SIGTERM drains (503 to new calls, un-REGISTER, live calls finish up to
-shutdown.drainTimeoutSec, then BYE); SIGINT once drains too, twice exits at once.`;
+shutdown.drainTimeoutSec, then BYE); SIGINT once drains too, twice exits at once;
+SIGHUP reads the TLS listeners' certificate, key and CA files again (calls stay up).`;
 
 export async function run(argv: readonly string[]): Promise<number> {
   let values: { config?: string | undefined; help?: boolean | undefined };
@@ -52,7 +53,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const observability = await startObservability(config, logger);
   let app: GrokSipApp;
   try {
-    app = await startGrokSip(config, { observer: observability.observer });
+    app = await startGrokSip(config, { observer: observability.observer, localAgentThread: true });
   } catch (err) {
     await observability.close();
     console.error(`grok-sip start: ${err instanceof Error ? err.message : String(err)}`);
@@ -60,7 +61,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   observability.attach(app);
   const listeners = config.sip.listen.map((l) => `${l.transport}:${l.address}:${l.port}`).join(' ');
-  const agent = app.localAgent ? `local agent (echo) at ${app.realtimeUrl}` : `Grok at ${app.realtimeUrl}`;
+  const agent = app.usesLocalAgent
+    ? `local agent (echo) at ${app.realtimeUrl}`
+    : `Grok at ${app.realtimeUrl}`;
   console.log(`grok-sip: answering SIP on ${listeners}; agent: ${agent}; http: ${observability.url}`);
 
   return new Promise<number>((resolve) => {
@@ -91,7 +94,26 @@ export async function run(argv: readonly string[]): Promise<number> {
           },
         );
     };
+    process.on('SIGHUP', () => reloadTls(app));
     process.on('SIGTERM', () => drain('SIGTERM'));
     process.on('SIGINT', () => drain('SIGINT'));
   });
+}
+
+/** SIGHUP: renewed certificates for new TLS handshakes; a bad file keeps the old ones (logged). */
+function reloadTls(app: GrokSipApp): void {
+  if (app.backend.reloadTls === undefined) {
+    console.log('grok-sip: SIGHUP: this backend has no TLS listeners of its own; nothing to reload');
+    return;
+  }
+  try {
+    const certificates = app.backend.reloadTls();
+    logger.info({ certificates }, 'TLS certificates reloaded');
+    const shown = certificates.map((c) => `${c.subject} (sha256 ${c.fingerprint256}, until ${c.validTo})`);
+    console.log(`grok-sip: SIGHUP: TLS certificates reloaded: ${shown.join('; ') || 'no TLS listeners'}`);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    logger.error({ reason }, 'TLS reload failed; the previous certificates stay in use');
+    console.error(`grok-sip: SIGHUP: TLS reload failed, previous certificates stay: ${reason}`);
+  }
 }

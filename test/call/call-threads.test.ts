@@ -18,7 +18,10 @@ const httpPort = 22390;
 
 type Tap = { teardown(fn: () => unknown): void };
 
-async function start(t: Tap): Promise<{ app: GrokSipApp; records: CallDetailRecord[]; metricsUrl: string }> {
+async function start(
+  t: Tap,
+  localAgentThread = false,
+): Promise<{ app: GrokSipApp; records: CallDetailRecord[]; metricsUrl: string }> {
   const config = parseConfig(
     `sip: { listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }] }
 media: { rtpAddress: 127.0.0.1, portMin: 22310, portMax: 22389, rtpTimeoutSec: 0, workers: 2 }
@@ -33,6 +36,7 @@ http: { address: 127.0.0.1, port: ${httpPort} }
   const app = await startGrokSip(config, {
     observer: observability.observer,
     localAgent: { mode: 'scripted' },
+    localAgentThread,
   });
   observability.attach(app);
   t.teardown(async () => {
@@ -191,3 +195,24 @@ t.test('a call thread that dies ends only its calls; a new thread takes its plac
     ['remote-bye', 'remote-bye', 'remote-bye'],
   );
 });
+
+t.test(
+  'the local agent in a thread of its own (grok-sip start without a key) answers the calls',
+  async (t) => {
+    const { app, records } = await start(t, true);
+    t.equal(app.localAgent, undefined, 'no in-process agent');
+    t.ok(app.usesLocalAgent, 'calls talk to the local agent');
+    t.match(app.realtimeUrl, /^ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime$/);
+    const peer = await UdpPeer.open(t);
+    const calls = [await call(t, peer, 20), await call(t, peer, 21)];
+    await until(() => calls.every((c) => c.packets() >= 10), 10_000);
+    for (const c of calls)
+      t.ok(c.packets() >= 10, `${c.callId}: the agent thread's greeting reaches the caller`);
+    for (const c of calls) c.bye();
+    await until(() => records.length === 2);
+    t.same(
+      records.map((r) => r.endReason),
+      ['remote-bye', 'remote-bye'],
+    );
+  },
+);
