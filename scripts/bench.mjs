@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { opensslFlags } from './openssl-flags.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const outDir = path.join(root, 'build-bench');
@@ -20,6 +21,9 @@ const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8
   .split(/\r?\n/)
   .filter((s) => s && !path.basename(s).startsWith('addon'))
   .map((s) => path.join(root, s));
+
+// srtp.cc needs Node's OpenSSL headers and libcrypto (scripts/openssl-flags.mjs).
+const openssl = opensslFlags();
 
 const only = process.argv.slice(2);
 const benches = readdirSync(path.join(root, 'bench'))
@@ -41,9 +45,11 @@ for (const file of benches) {
       '-O3',
       '-I',
       path.join(root, 'native'),
+      ...openssl.compile,
       path.join(root, 'bench', file),
       ...coreSources,
       '-lspeexdsp',
+      ...openssl.link,
       '-o',
       exe,
     ],

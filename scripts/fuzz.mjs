@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { opensslFlags } from './openssl-flags.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const fuzzDir = path.join(root, 'native', 'fuzz');
@@ -111,6 +112,9 @@ const flags = [
   '-Wextra',
   `-I${path.join(root, 'native')}`,
 ];
+// srtp.cc: Node's OpenSSL headers, the system libcrypto (scripts/openssl-flags.mjs).
+const openssl = opensslFlags();
+flags.push(...openssl.compile);
 // The DSP kernels' comparisons are loop bounds and clipping, where libFuzzer's comparison tracing
 // (trace-cmp) finds nothing to solve but costs 2-3x the exec/s; they keep edge coverage, ASan and UBSan.
 const noCmpTrace = new Set(['g711.cc', 'resampler.cc', 'plc.cc']);
@@ -179,7 +183,7 @@ async function build(targets) {
     .map(
       ({ src, bin }) =>
         () =>
-          compile([...flags, src, ...objects], bin),
+          compile([...flags, src, ...objects, ...openssl.link], bin),
     );
   return (await pool(linkJobs, width)).every(Boolean);
 }

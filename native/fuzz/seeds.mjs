@@ -335,4 +335,57 @@ const rs = {
   write('resampler', '24k-16k-nyquist-8k-24k-dc-16k-8k', input);
 }
 
+// ---- fuzz_srtp.cc ----
+// Opening: suite (bool: _32), MKI length 0-4 and its bytes, lifetime (bool, then 1-64); then steps
+// (0 random RTP, 1 random RTCP, 2 RTP round trip, 3 RTCP round trip, 4 flip a bit of the last).
+const srtp = {
+  start(input, short, mki, lifetime) {
+    input.bool(short).int(mki.length, 0, 4);
+    for (const b of mki) input.u8(b);
+    input.bool(lifetime !== undefined);
+    if (lifetime !== undefined) input.int(lifetime, 1, 64);
+    return input;
+  },
+  rtp(input, seq, ssrc, payloadBytes, { cc = 0, extWords } = {}) {
+    input
+      .int(2, 0, 4)
+      .int(cc, 0, 15)
+      .bool(extWords !== undefined);
+    if (extWords !== undefined) input.int(extWords, 0, 8);
+    input.u8(0).u16(seq).int(ssrc, 0, 20).int(payloadBytes, 0, 300);
+    input.bytes(Array.from({ length: payloadBytes }, (_, i) => (i * 37 + seq) & 0xff));
+    return 12 + 4 * cc + (extWords === undefined ? 0 : 4 + 4 * extWords) + payloadBytes;
+  },
+  rtcp(input, ssrc, restBytes) {
+    input.int(3, 0, 4).int(1, 0, 31).u8(201).int(ssrc, 0, 20).int(restBytes, 0, 200);
+    input.bytes(Array.from({ length: restBytes }, (_, i) => i & 0xff));
+    return 8 + restBytes;
+  },
+  flip(input, protectedBytes, bit) {
+    input.int(4, 0, 4).int(bit, 0, protectedBytes * 8 - 1);
+  },
+  random(input, rtcp, bytes) {
+    input
+      .int(rtcp ? 1 : 0, 0, 4)
+      .int(bytes.length, 0, 400)
+      .bytes(bytes);
+  },
+};
+{
+  const input = srtp.start(new Input(), false, [], undefined);
+  let last = 0;
+  for (const seq of [65533, 65534, 65535, 0, 1]) last = srtp.rtp(input, seq, 3, 160) + 10;
+  srtp.flip(input, last, 100);
+  const rtcp = srtp.rtcp(input, 3, 24) + 14;
+  srtp.flip(input, rtcp, rtcp * 8 - 100);
+  srtp.random(input, false, [0x80, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 3, ...Array(30).fill(0x55)]);
+  write('srtp', 'rtp-80-wrap-rtcp-flips', input);
+}
+{
+  const input = srtp.start(new Input(), true, [0, 1], 3);
+  for (const seq of [10, 12, 11, 13]) srtp.rtp(input, seq, 7, 20, { cc: 2, extWords: 1 });
+  srtp.random(input, true, [0x81, 200, 0, 1, 0, 0, 0, 7, 0x80, 0, 0, 0, 0, 1]);
+  write('srtp', 'rtp-32-mki-lifetime', input);
+}
+
 console.log(`seeds written under ${path.relative(process.cwd(), corpusDir) || corpusDir}`);
