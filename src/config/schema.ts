@@ -36,10 +36,23 @@ const cidr = z.string({ error: 'an IP address or CIDR like 10.0.0.0/8' }).refine
 const nonEmpty = z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' });
 const directory = nonEmpty;
 
-const listen = z.strictObject({
-  transport: z.enum(['udp', 'tcp'], { error: 'udp or tcp' }),
+const plainListen = z.strictObject({
+  transport: z.enum(['udp', 'tcp'], { error: 'udp, tcp or tls' }),
   address: ipAddress,
   port,
+});
+// SIP over TLS (RFC 3261 §26.2): PEM files, read at start and again on SIGHUP.
+const tlsListen = z.strictObject({
+  transport: z.literal('tls', { error: 'udp, tcp or tls' }),
+  address: ipAddress,
+  port,
+  cert: nonEmpty,
+  key: nonEmpty,
+  ca: nonEmpty.optional(),
+  requireClientCert: z.boolean({ error: 'true or false' }).default(false),
+});
+const listen = z.discriminatedUnion('transport', [plainListen, tlsListen], {
+  error: 'udp, tcp or tls',
 });
 
 const registration = z.strictObject({

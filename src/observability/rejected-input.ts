@@ -12,6 +12,7 @@ export type InputKind =
   | 'sip-stream' // TCP framing: lying Content-Length, oversize header block, too many connections
   | 'sip-flood' // a request over a per-source rate limit
   | 'sip-stack' // an exception out of sip.js (receive, timer or send) caught at the boundary
+  | 'tls' // a TLS handshake that failed, in or out (plain bytes, untrusted certificate, wrong name)
   | 'rtp' // an RTP/RTCP datagram dropped (malformed, foreign source)
   | 'realtime'; // a realtime WebSocket frame dropped (not JSON, unknown, oversize)
 

@@ -3,12 +3,20 @@
 // implement the same shapes, so no library type crosses this file.
 import type { EventEmitter } from 'node:events';
 
-export type SipTransportName = 'udp' | 'tcp';
+export type SipTransportName = 'udp' | 'tcp' | 'tls';
 
 export interface SourceAddress {
   readonly address: string;
   readonly port: number;
   readonly transport: SipTransportName;
+}
+
+/** What the log shows of a certificate we serve over TLS (never its key). */
+export interface TlsCertificateInfo {
+  readonly subject: string;
+  readonly subjectAltName: string;
+  readonly validTo: string;
+  readonly fingerprint256: string;
 }
 
 export interface SignalingBackend {
@@ -21,6 +29,12 @@ export interface SignalingBackend {
   stop(): Promise<void>;
   /** Un-REGISTERs every account but keeps listening: the first step of a drain (live calls go on). */
   unregister(): Promise<void>;
+  /**
+   * Reads the TLS certificate, key and CA files again (SIGHUP): new handshakes get them, calls and
+   * connections up keep theirs. Throws when a file fails (the old ones stay). Absent when the
+   * backend has no TLS of its own (drachtio: drachtio-server holds the certificates).
+   */
+  reloadTls?(): readonly TlsCertificateInfo[];
   /** One handler; a second call replaces the first. Calls arrive after the policy and maxCalls checks. */
   onIncomingCall(handler: (call: IncomingCall) => void): void;
   registrations(): readonly RegistrationState[];

@@ -80,7 +80,11 @@ t.test('error messages name the key path, the bad value and what is allowed', as
     ],
     [
       'sip:\n  listen:\n    - { transport: sctp, address: 127.0.0.1, port: 5060 }\n',
-      'sip.listen[0].transport: "sctp" is not valid — expected udp or tcp',
+      'sip.listen[0].transport: "sctp" is not valid — expected udp, tcp or tls',
+    ],
+    [
+      'sip:\n  listen:\n    - { transport: tls, address: 127.0.0.1, port: 5061, key: k.pem }\n',
+      'sip.listen[0].cert: missing — expected a non-empty string',
     ],
     ['sip:\n  backend: kamailio\n', 'sip.backend: "kamailio" is not valid — expected embedded or drachtio'],
     [

@@ -246,7 +246,7 @@ export class DrachtioBackend implements SignalingBackend {
     const source: SourceAddress = {
       address: req.source_address,
       port: Number(req.source_port),
-      transport: /tcp/i.test(req.protocol) ? 'tcp' : 'udp',
+      transport: /tls/i.test(req.protocol) ? 'tls' : /tcp/i.test(req.protocol) ? 'tcp' : 'udp',
     };
     const policy = this.#options.inboundPolicy;
     if (policy !== undefined) {

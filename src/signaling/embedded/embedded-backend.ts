@@ -13,6 +13,7 @@ import type {
   IncomingCall,
   RegistrationState,
   SignalingBackend,
+  SipTransportName,
   SourceAddress,
 } from '../signaling-backend.js';
 import { EmbeddedDialog, EmbeddedIncomingCall } from './embedded-call.js';
@@ -21,6 +22,7 @@ import { placeCall, type OutboundCall, type OutboundCallOptions } from './outbou
 import { AccountCredentials, RegistrationClient, type RegistrationAccount } from './registration-client.js';
 import { passthroughHandlerFactory } from './sdp-passthrough.js';
 import type { ListenerSpec, Received } from './sip-sockets.js';
+import type { CertificateSummary } from './tls-credentials.js';
 import { T1_MS } from './udp-retransmission.js';
 import { uriUser } from '../sip-uri.js';
 import { detached } from './sip-message-text.js';
@@ -36,7 +38,7 @@ const log = logger.child({ module: 'sip' });
 
 export interface InboundScreenRequest extends InboundRequest {
   readonly sourcePort: number;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: SipTransportName;
   readonly callId: string;
 }
 
@@ -191,8 +193,22 @@ export class EmbeddedBackend implements SignalingBackend {
   }
 
   /** Bound port of the first listener of a transport (useful when listening on port 0). */
-  port(transport: 'udp' | 'tcp'): number | undefined {
+  port(transport: SipTransportName): number | undefined {
     return this.#transport.sockets.port(transport);
+  }
+
+  /**
+   * Reads the TLS listeners' certificate, key and CA files again (SIGHUP): new handshakes get the
+   * new certificate, connections and calls already up go on. Throws if a file fails (the old
+   * certificate stays in use).
+   */
+  reloadTls(): CertificateSummary[] {
+    return this.#transport.sockets.reloadTls();
+  }
+
+  /** Certificates the TLS listeners serve. */
+  tlsCertificates(): CertificateSummary[] {
+    return this.#transport.sockets.tlsCertificates();
   }
 
   get activeCalls(): number {
@@ -233,16 +249,20 @@ export class EmbeddedBackend implements SignalingBackend {
     };
   }
 
-  /** sip.js answers 404 unless the R-URI user is its own; we take any user (DIDs) and keep the dialled one. */
+  /**
+   * sip.js answers 404 unless the R-URI user is its own; we take any user (DIDs) and keep the
+   * dialled one. It answers 416 to a `sips:` R-URI; the transport took it only over TLS.
+   */
   #acceptAnyRequestUser(contactUser: string): void {
     const core = this.#ua.userAgentCore;
     const receive = core.receiveIncomingRequestFromTransport.bind(core);
     core.receiveIncomingRequestFromTransport = (message: Core.IncomingRequestMessage) => {
       const ruri = message.ruri;
-      if (ruri !== undefined && ruri.user !== contactUser) {
+      if (ruri !== undefined && (ruri.user !== contactUser || ruri.scheme === 'sips')) {
         this.#originalRuri.set(message, ruri);
         const copy = ruri.clone();
         copy.user = contactUser;
+        copy.scheme = 'sip';
         message.ruri = copy;
       }
       receive(message);

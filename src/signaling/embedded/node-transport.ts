@@ -1,9 +1,9 @@
-// sip.js Transport over Node UDP/TCP sockets. sip.js hands `send()` only the serialized message,
+// sip.js Transport over Node UDP/TCP/TLS sockets. sip.js hands `send()` only the serialized message,
 // so this routes by reading it (RFC 3261 §18, see next-hop.ts), and repairs what sip.js writes for
 // WebSockets: Via and Contact without our port (the UA would drop responses whose Via has a port,
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
 import { ignore } from '../../observability/ignored-errors.js';
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
@@ -62,7 +62,7 @@ export interface NodeTransportOptions {
   readonly screenRequest: (request: Core.IncomingRequestMessage, from: Received) => ScreenVerdict;
 }
 
-/** Requests we answered for a branch: where the answers go on TCP (the connection it came on). */
+/** Requests we answered for a branch: where the answers go on TCP/TLS (the connection it came on). */
 const BRANCH_MEMORY_MS = 64 * 500;
 const BRANCH_SWEEP_MS = 4000;
 
@@ -80,7 +80,7 @@ export class NodeTransport implements Transport {
   readonly #parserLogger: Core.Logger;
   readonly #stateEmitter = new EmitterImpl<TransportState>();
   /** Via branch of a received request → where it came from (for the responses). */
-  readonly #branches = new Map<string, { from: Received; atMs: number }>();
+  readonly #branches = new Map<string, { from: Received; atMs: number; sips: boolean }>();
   readonly #callListeners = new CallListeners();
   /** Via host we wrote instead of sip.js's (dual stack) → sip.js's, restored on responses. */
   readonly #viaHostSwaps = new Map<string, string>();
@@ -99,6 +99,7 @@ export class NodeTransport implements Transport {
       {
         message: (text, from) => this.#receive(text, from),
         garbage: (reason, from) => this.#reject(from, reason, 'sip-stream'),
+        tlsFailure: (reason, from) => this.#reject(from, reason, 'tls'),
       },
       options.limits,
     );
@@ -160,13 +161,14 @@ export class NodeTransport implements Transport {
       else params.set('branch', original);
       writeTopVia(head, { ...via, params });
     }
-    const origin = this.#branches.get(branch)?.from;
+    const request = this.#branches.get(branch);
+    const origin = request?.from;
     // §18.2.2: on the transport the request came in on, whatever its Via claims.
     const viaHop = responseHop(via);
     const hop = origin === undefined ? viaHop : { ...viaHop, transport: origin.transport };
-    // Our Contact names the UDP listener the request came in on (TCP: the first TCP listener).
+    // Our Contact names the UDP listener the request came in on (TCP/TLS: the first such listener).
     const arrivedOn = hop.transport === 'udp' && origin?.via !== undefined ? Number(origin.via) : undefined;
-    this.#fixContact(head, hop.transport, arrivedOn, this.#hostFor(arrivedOn));
+    this.#fixContact(head, hop.transport, arrivedOn, this.#hostFor(arrivedOn), request?.sips === true);
     const text = joinMessage(head);
     await this.#deliver(text, hop, origin?.via);
     const status = Number(head.startLine.split(' ')[1]);
@@ -181,7 +183,11 @@ export class NodeTransport implements Transport {
 
   async #sendRequest(head: MessageHead): Promise<void> {
     const [method = '', requestUri = ''] = head.startLine.split(' ');
-    const fallback: SipTransportName = this.sockets.has('udp') ? 'udp' : 'tcp';
+    const fallback: SipTransportName = this.sockets.has('udp')
+      ? 'udp'
+      : this.sockets.has('tcp')
+        ? 'tcp'
+        : 'tls';
     const hop = requestHop(requestUri, findHeader(head, 'route'), fallback);
     const resolved: NextHop = { ...hop, host: await this.#resolver.resolve(hop.host) };
     const localPort =
@@ -196,10 +202,12 @@ export class NodeTransport implements Transport {
     const viaHost = host === this.#options.advertisedAddress ? via.host : isIPv6(host) ? `[${host}]` : host;
     if (viaHost !== via.host) this.#viaHostSwaps.set(viaHost, via.host);
     writeTopVia(head, { ...via, host: viaHost, protocol: hop.transport.toUpperCase(), port: localPort });
-    this.#fixContact(head, hop.transport, localPort, host);
+    this.#fixContact(head, hop.transport, localPort, host, hop.sips);
     const text = joinMessage(head);
     const from = hop.transport === 'udp' ? String(localPort) : undefined;
-    await this.#deliver(text, resolved, from);
+    // TLS: the server's certificate must name the URI's host (an IP literal: its IP, checked by Node).
+    const servername = isIP(hop.host) === 0 ? hop.host : undefined;
+    await this.#deliver(text, resolved, from, servername);
     if (resolved.transport === 'udp') {
       const branch = via.params.get('branch') ?? '';
       this.retransmitter.request(
@@ -223,9 +231,9 @@ export class NodeTransport implements Transport {
     return this.sockets.udpPortFor(host);
   }
 
-  async #deliver(text: string, hop: NextHop, viaKey?: string): Promise<void> {
+  async #deliver(text: string, hop: NextHop, viaKey?: string, servername?: string): Promise<void> {
     if (hop.transport === 'udp') this.sockets.sendUdp(text, hop.host, hop.port, viaKey);
-    else await this.sockets.sendTcp(text, hop.host, hop.port, viaKey);
+    else await this.sockets.sendStream(hop.transport, text, hop.host, hop.port, viaKey, servername);
   }
 
   /**
@@ -242,17 +250,28 @@ export class NodeTransport implements Transport {
 
   /**
    * Our Contact as sip.js writes it (`<sip:user@advertised>`, or `<sip:user@advertised;ob>` on a
-   * call we place) gets our port, transport and host; its URI parameters stay.
+   * call we place) gets our port, transport and host; its URI parameters stay. Over TLS it is
+   * `sips:` when the request's URI was (RFC 3261 §8.1.1.8, §12.1.1), else `;transport=tls`.
    */
-  #fixContact(head: MessageHead, transport: SipTransportName, localPort?: number, host?: string): void {
+  #fixContact(
+    head: MessageHead,
+    transport: SipTransportName,
+    localPort?: number,
+    host?: string,
+    sips = false,
+  ): void {
     const port = localPort ?? this.sockets.port(transport);
-    const plain = new RegExp(`@${escapeRegExp(this.#options.advertisedAddress)}(?=[>;])`);
+    const plain = new RegExp(`sip:([^@<>]*)@${escapeRegExp(this.#options.advertisedAddress)}(?=[>;])`);
     const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && plain.test(l));
     if (i < 0 || port === undefined) return;
-    const suffix = transport === 'tcp' ? ';transport=tcp' : '';
+    const secure = sips && transport === 'tls';
+    const suffix = transport === 'udp' || secure ? '' : `;transport=${transport}`;
     const name = host ?? this.#options.advertisedAddress;
     const shown = isIPv6(name) ? `[${name}]` : name;
-    head.headerLines[i] = head.headerLines[i]!.replace(plain, `@${shown}:${port}${suffix}`);
+    head.headerLines[i] = head.headerLines[i]!.replace(
+      plain,
+      `${secure ? 'sips' : 'sip'}:$1@${shown}:${port}${suffix}`,
+    );
   }
 
   /**
@@ -341,9 +360,15 @@ export class NodeTransport implements Transport {
       const asked = this.#options.forceRport ? { ...via, params: new Map(via.params).set('rport', '') } : via;
       const stamped = stampReceived(asked, from.address, from.port);
       writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
-      this.#branches.set(branch, { from, atMs: Date.now() });
+      const sips = /^\S+\s+sips:/i.test(head.startLine);
+      this.#branches.set(branch, { from, atMs: Date.now(), sips });
       if (from.transport === 'udp') this.#callListeners.remember(findHeader(head, 'call-id'), from.via);
-      if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
+      else
+        this.sockets.alias(
+          from.transport,
+          `${via.host}:${via.port ?? (from.transport === 'tls' ? 5061 : 5060)}`,
+          from.via,
+        );
       if (isAck) this.retransmitter.ackReceived(branch);
     }
     const rewritten = joinMessage(head);
@@ -362,7 +387,7 @@ export class NodeTransport implements Transport {
         this.#replyStateless(peerView, from, verdict.status, verdict.phrase, verdict.extra);
         return;
       }
-      const refusal = refuseRequest(head, parsed.ruri !== undefined);
+      const refusal = refuseRequest(head, parsed.ruri !== undefined, from.transport === 'tls');
       if (refusal !== null) {
         this.#reject(from, `${refusal.status} ${refusal.phrase}`);
         this.#replyStateless(peerView, from, refusal.status, refusal.phrase, refusal.extra);

@@ -8,7 +8,7 @@ import type { RegistrationState, RegistrationStatus, SipTransportName } from '..
 export interface RegistrationAccount {
   /** Address of record, e.g. sip:bot@pbx.example.com */
   readonly aor: string;
-  /** Registrar URI, e.g. sip:pbx.example.com;transport=tcp */
+  /** Registrar URI, e.g. sip:pbx.example.com;transport=tcp, sips:pbx.example.com (TLS, port 5061) */
   readonly registrar: string;
   /** Digest user; default the AOR user. */
   readonly username?: string;
@@ -67,7 +67,13 @@ export class RegistrationClient {
     this.#registrar = registrar;
     this.#aor = aor;
     this.#requestedExpiresSec = account.expiresSec;
-    this.#transport = String(registrar.getParam('transport') ?? '').toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+    const transportParam = String(registrar.getParam('transport') ?? '').toLowerCase();
+    this.#transport =
+      registrar.scheme === 'sips' || transportParam === 'tls'
+        ? 'tls'
+        : transportParam === 'tcp'
+          ? 'tcp'
+          : 'udp';
     this.#state = { aor: account.aor, registrar: account.registrar, status: 'unregistered' };
   }
 
@@ -103,11 +109,17 @@ export class RegistrationClient {
     this.#set('unregistered', {});
   }
 
-  /** The AOR user in our Contact, so a call routed to the binding arrives with it as R-URI user. */
+  /**
+   * The AOR user in our Contact, so a call routed to the binding arrives with it as R-URI user.
+   * Over TLS: `sips:` to a sips: registrar (RFC 3261 §8.1.1.8), else `;transport=tls`; either way
+   * our TLS listener's port, so calls to the binding come over TLS.
+   */
   #contact(): string {
     const t = this.#transport;
-    const port = this.#host.contactPort(t) ?? this.#host.contactPort(t === 'tcp' ? 'udp' : 'tcp');
-    return `<sip:${this.#aor.user}@${this.#host.advertisedAddress}:${port}${t === 'tcp' ? ';transport=tcp' : ''}>`;
+    const port = this.#host.contactPort(t) ?? this.#host.contactPort(t === 'udp' ? 'tcp' : 'udp');
+    const sips = this.#registrar.scheme === 'sips';
+    const suffix = t === 'udp' || sips ? '' : `;transport=${t}`;
+    return `<${sips ? 'sips' : 'sip'}:${this.#aor.user}@${this.#host.advertisedAddress}:${port}${suffix}>`;
   }
 
   #send(expiresSec: number, done?: () => void): void {
@@ -184,17 +196,16 @@ export class RegistrationClient {
 
   /** §10.2.4: the expires parameter of our Contact in the 200, else the Expires header. */
   #grantedExpiresSec(message: Core.IncomingResponseMessage): number | undefined {
-    const ours = `${this.#host.advertisedAddress}:${this.#host.contactPort('udp') ?? ''}`;
-    const oursTcp = `${this.#host.advertisedAddress}:${this.#host.contactPort('tcp') ?? ''}`;
+    const ours = new Set(
+      (['udp', 'tcp', 'tls'] as const).map(
+        (t) => `${this.#host.advertisedAddress}:${this.#host.contactPort(t) ?? ''}`,
+      ),
+    );
     for (let i = 0; i < message.getHeaders('contact').length; i++) {
       const contact = message.parseHeader('contact', i) as
         { uri?: URI; getParam(n: string): unknown } | undefined;
       const hostPort = contact?.uri ? `${contact.uri.host}:${contact.uri.port ?? ''}` : '';
-      if (
-        contact !== undefined &&
-        (hostPort === ours || hostPort === oursTcp) &&
-        contact.uri?.user === this.#aor.user
-      ) {
+      if (contact !== undefined && ours.has(hostPort) && contact.uri?.user === this.#aor.user) {
         const expires = Number(contact.getParam('expires'));
         if (Number.isFinite(expires) && expires > 0) return expires;
       }

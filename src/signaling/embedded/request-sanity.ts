@@ -122,15 +122,17 @@ function acceptsSdp(accept: string | undefined): boolean {
  * What a UAS answers before its method-specific processing (RFC 3261 §8.2.1–8.2.3), for the
  * cases sip.js gets wrong: it throws on a Request-URI of another scheme ("Request-URI
  * undefined") and on out-of-dialog methods it did not expect (PRACK), and never checks the SIP
- * version or a body it cannot read. `ruriParsed` says whether sip.js's grammar read the URI.
+ * version or a body it cannot read. `ruriParsed` says whether sip.js's grammar read the URI;
+ * `overTls` whether the request came over TLS (a `sips:` Request-URI is taken only then).
  */
-export function refuseRequest(head: MessageHead, ruriParsed: boolean): Refusal | null {
+export function refuseRequest(head: MessageHead, ruriParsed: boolean, overTls = false): Refusal | null {
   const [method = '', requestUri = ''] = head.startLine.split(' ');
   if (method === 'ACK') return null; // never answered (§17.1.1.3)
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(requestUri)?.[1]?.toLowerCase();
   if (scheme === undefined) return { status: 400, phrase: 'Bad Request (Request-URI)' };
-  // §8.2.2.1; sips: needs TLS all the way (§26.2.2), which we do not offer.
-  if (scheme !== 'sip') return { status: 416, phrase: 'Unsupported URI Scheme' };
+  // §8.2.2.1; sips: asks for TLS on every hop (§26.2.2): we take it only when the last hop was TLS.
+  if (scheme !== 'sip' && !(scheme === 'sips' && overTls))
+    return { status: 416, phrase: 'Unsupported URI Scheme' };
   if (!ruriParsed) return { status: 400, phrase: 'Bad Request (Request-URI)' };
   const inDialog = /;\s*tag\s*=/i.test(findHeader(head, 'to') ?? '');
   if (!inDialog && DIALOG_ONLY.has(method)) return { status: 481, phrase: 'Call/Transaction Does Not Exist' };

@@ -1,18 +1,24 @@
-// The sockets under the embedded SIP stack: UDP sockets and TCP listeners on the configured
-// addresses, TCP connections to and from peers (reused per remote address, RFC 3261 §18.2.2 and
-// §18.1.1; closed after idle time), framing of the TCP byte stream.
+// The sockets under the embedded SIP stack: UDP sockets, TCP and TLS listeners on the configured
+// addresses, TCP and TLS connections to and from peers (reused per remote address, RFC 3261
+// §18.2.2 and §18.1.1; closed after idle time), framing of the byte stream. TLS is TCP with a
+// handshake first (§26.2): the same framing, limits and connection reuse, its own connections.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { SipTransportName, SourceAddress } from '../signaling-backend.js';
 import type { SipLimits } from '../sip-limits.js';
 import { SipStreamFramer } from './tcp-framing.js';
+import { TlsCredentials, type CertificateSummary, type TlsFiles } from './tls-credentials.js';
 
-export interface ListenerSpec {
+export interface ListenerSpec extends Partial<TlsFiles> {
   readonly transport: SipTransportName;
   readonly address: string;
   /** 0 picks a free port (tests). */
   readonly port: number;
 }
+
+/** A byte-stream transport: TCP, or TCP with TLS. */
+export type StreamTransport = Exclude<SipTransportName, 'udp'>;
 
 export interface Received extends SourceAddress {
   /** Local port of the listener (UDP) or the connection key (TCP) it arrived on. */
@@ -31,6 +37,15 @@ export interface SipSocketsEvents {
   message(text: string, from: Received): void;
   /** Bytes that cannot be SIP (undecodable stream, oversize header). */
   garbage(reason: string, from: Received): void;
+  /** A TLS handshake that failed, theirs or ours (plain bytes, an untrusted certificate, a wrong name). */
+  tlsFailure(reason: string, from: Received): void;
+}
+
+interface TlsListener {
+  readonly server: TlsServer;
+  readonly spec: ListenerSpec;
+  readonly port: number;
+  readonly credentials: TlsCredentials;
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -44,6 +59,10 @@ export class SipSockets {
   readonly #limits: SipLimits;
   readonly #udp: { socket: UdpSocket; spec: ListenerSpec; port: number }[] = [];
   readonly #tcpServers: { server: Server; spec: ListenerSpec; port: number }[] = [];
+  readonly #tlsServers: TlsListener[] = [];
+  /** Accepted TLS sockets, and those past their handshake: the difference is still handshaking. */
+  #tlsAccepted = 0;
+  #tlsSecured = 0;
   readonly #connections = new Map<string, Connection>();
   /** `host:port` a peer put in its Via sent-by → the connection it came in on (reuse for requests to it). */
   readonly #aliases = new Map<string, string>();
@@ -89,21 +108,11 @@ export class SipSockets {
         });
         socket.on('error', () => undefined); // ICMP errors on send are per-datagram; nothing to close
         this.#udp.push({ socket, spec, port });
+      } else if (spec.transport === 'tcp') {
+        const server = createServer((socket) => this.#accept(socket, 'tcp'));
+        this.#tcpServers.push({ server, spec, port: await listen(server, spec) });
       } else {
-        const server = createServer((socket) => this.#accept(socket));
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(spec.port, spec.address, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-        const address = server.address();
-        this.#tcpServers.push({
-          server,
-          spec,
-          port: typeof address === 'object' && address ? address.port : 0,
-        });
+        this.#tlsServers.push(await this.#startTls(spec));
       }
     }
     const shortest = Math.min(this.#limits.tcpIdleMs, this.#limits.tcpMessageTimeoutMs);
@@ -114,7 +123,33 @@ export class SipSockets {
 
   /** Bound port of the first listener of a transport, or undefined if there is none. */
   port(transport: SipTransportName): number | undefined {
-    return transport === 'udp' ? this.#udp[0]?.port : this.#tcpServers[0]?.port;
+    if (transport === 'udp') return this.#udp[0]?.port;
+    return (transport === 'tcp' ? this.#tcpServers : this.#tlsServers)[0]?.port;
+  }
+
+  /**
+   * Reads every TLS listener's certificate, key and CA files again: new handshakes get them,
+   * connections already up keep the session they have (tls.Server.setSecureContext). A listener
+   * whose files fail keeps its old ones; the first error is thrown after all were tried.
+   */
+  reloadTls(): CertificateSummary[] {
+    const summaries: CertificateSummary[] = [];
+    let failure: Error | undefined;
+    for (const entry of this.#tlsServers) {
+      try {
+        summaries.push(entry.credentials.reload());
+        entry.server.setSecureContext(entry.credentials.serverOptions());
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return summaries;
+  }
+
+  /** Certificates the TLS listeners serve now (for the start-up log). */
+  tlsCertificates(): CertificateSummary[] {
+    return this.#tlsServers.map((s) => s.credentials.summary);
   }
 
   has(transport: SipTransportName): boolean {
@@ -153,21 +188,33 @@ export class SipSockets {
     if (this.#heardOn.size > MAX_HEARD_PEERS) this.#heardOn.delete(this.#heardOn.keys().next().value!);
   }
 
-  /** Writes on `connectionKey` if it is open, else on a connection to host:port (reused or new). */
-  async sendTcp(text: string, host: string, port: number, connectionKey?: string): Promise<void> {
-    const key = `${host}:${port}`;
+  /**
+   * Writes on `connectionKey` if it is open, else on a connection to host:port over `transport`
+   * (reused or new). `servername` is the name a TLS server's certificate must carry (the URI's
+   * host before DNS; undefined for an IP literal, then the IP is checked).
+   */
+  async sendStream(
+    transport: StreamTransport,
+    text: string,
+    host: string,
+    port: number,
+    connectionKey?: string,
+    servername?: string,
+  ): Promise<void> {
+    const key = connectionKeyOf(transport, host, port);
     let conn =
       (connectionKey === undefined ? undefined : this.#connections.get(connectionKey)) ??
       this.#connections.get(key) ??
       this.#connections.get(this.#aliases.get(key) ?? '');
-    conn ??= await this.#connect(host, port);
+    conn ??= await this.#connect(transport, host, port, servername);
     conn.lastActivityMs = Date.now();
     conn.socket.write(text);
   }
 
   /** Remember that a peer whose Via says `sentBy` is reachable on this connection (reuse, §18.2.1). */
-  alias(sentBy: string, connectionKey: string): void {
-    if (this.#connections.has(connectionKey)) this.#aliases.set(sentBy, connectionKey);
+  alias(transport: StreamTransport, sentBy: string, connectionKey: string): void {
+    if (this.#connections.has(connectionKey))
+      this.#aliases.set(transport === 'tls' ? `tls:${sentBy}` : sentBy, connectionKey);
   }
 
   get connectionCount(): number {
@@ -182,54 +229,131 @@ export class SipSockets {
     this.#heardOn.clear();
     await Promise.all([
       ...this.#udp.map((u) => new Promise<void>((resolve) => u.socket.close(() => resolve()))),
-      ...this.#tcpServers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),
+      ...[...this.#tcpServers, ...this.#tlsServers].map(
+        (s) => new Promise<void>((resolve) => s.server.close(() => resolve())),
+      ),
     ]);
     this.#udp.length = 0;
     this.#tcpServers.length = 0;
+    this.#tlsServers.length = 0;
   }
 
-  #connect(host: string, port: number): Promise<Connection> {
-    const localAddress = this.#tcpServers[0]?.spec.address;
-    return new Promise((resolve, reject) => {
-      const socket = connect({
-        host,
-        port,
-        ...(localAddress !== undefined && !['0.0.0.0', '::'].includes(localAddress) && { localAddress }),
+  async #startTls(spec: ListenerSpec): Promise<TlsListener> {
+    if (spec.cert === undefined || spec.key === undefined)
+      throw new RangeError(`TLS listener ${spec.address}:${spec.port} needs cert and key`);
+    const credentials = new TlsCredentials({
+      cert: spec.cert,
+      key: spec.key,
+      ca: spec.ca,
+      requireClientCert: spec.requireClientCert,
+    });
+    const server = createTlsServer({
+      ...credentials.serverOptions(),
+      // A peer that connects and never completes the handshake is cut off like one that never
+      // completes a message (sip.limits.tcpMessageTimeoutSec).
+      handshakeTimeout: this.#limits.tcpMessageTimeoutMs,
+    });
+    server.on('connection', (raw: TcpSocket) => {
+      // Before the handshake: the limit holds for connections that never finish one too.
+      const handshaking = this.#tlsAccepted - this.#tlsSecured;
+      if (this.#connections.size + handshaking >= this.#limits.maxTcpConnections) {
+        this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, {
+          address: raw.remoteAddress ?? '',
+          port: raw.remotePort ?? 0,
+          transport: 'tls',
+          via: '',
+        });
+        raw.destroy();
+        return;
+      }
+      this.#tlsAccepted++;
+      raw.once('close', () => this.#tlsAccepted--);
+    });
+    server.on('secureConnection', (socket) => {
+      this.#tlsSecured++;
+      socket.once('close', () => this.#tlsSecured--);
+      // requireClientCert: checked here, not by OpenSSL in the handshake (rejectUnauthorized), so
+      // the refusal has the peer's address and the verification error (under TLS 1.3 the client
+      // sends its certificate after the server's Finished; a refused one reads as a hang-up).
+      if (credentials.requireClientCert && !socket.authorized) {
+        const reason = socket.authorizationError;
+        this.#events.tlsFailure(`client certificate refused: ${String(reason ?? 'none sent')}`, {
+          address: socket.remoteAddress ?? '',
+          port: socket.remotePort ?? 0,
+          transport: 'tls',
+          via: '',
+        });
+        socket.destroy();
+        return;
+      }
+      this.#accept(socket, 'tls');
+    });
+    server.on('tlsClientError', (err, socket) => {
+      this.#events.tlsFailure(tlsReason(err), {
+        address: socket.remoteAddress ?? '',
+        port: socket.remotePort ?? 0,
+        transport: 'tls',
+        via: '',
       });
+      socket.destroy();
+    });
+    return { server, spec, port: await listen(server, spec), credentials };
+  }
+
+  #connect(transport: StreamTransport, host: string, port: number, servername?: string): Promise<Connection> {
+    const servers = transport === 'tcp' ? this.#tcpServers : this.#tlsServers;
+    const localAddress = servers[0]?.spec.address;
+    const local =
+      localAddress !== undefined && !['0.0.0.0', '::'].includes(localAddress) ? { localAddress } : {};
+    const tls = this.#tlsServers[0]?.credentials;
+    if (transport === 'tls' && tls === undefined) throw new Error('no TLS listener to connect from');
+    return new Promise((resolve, reject) => {
+      const socket =
+        transport === 'tcp'
+          ? connect({ host, port, ...local })
+          : tlsConnect({ ...tls!.clientOptions(host, servername), port, ...local });
       const timer = setTimeout(
-        () => socket.destroy(new Error(`TCP connect to ${host}:${port} timed out`)),
+        () => socket.destroy(new Error(`${transport.toUpperCase()} connect to ${host}:${port} timed out`)),
         CONNECT_TIMEOUT_MS,
       );
-      socket.once('connect', () => {
+      // TLS: usable once the handshake (and the check of the server's certificate) is done.
+      socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', reject);
-        resolve(this.#adopt(socket));
+        resolve(this.#adopt(socket, transport));
       });
-      socket.once('error', (err) => {
+      socket.once('error', (err: Error) => {
         clearTimeout(timer);
+        if (transport === 'tls')
+          this.#events.tlsFailure(`to ${servername ?? host}: ${tlsReason(err)}`, {
+            address: host,
+            port,
+            transport: 'tls',
+            via: '',
+          });
         reject(err);
       });
     });
   }
 
   /** An inbound connection: refused past maxTcpConnections, else adopted with a first-message deadline. */
-  #accept(socket: TcpSocket): void {
+  #accept(socket: TcpSocket, transport: StreamTransport): void {
     socket.on('error', () => undefined); // 'close' follows
     if (this.#connections.size >= this.#limits.maxTcpConnections) {
       this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, {
         address: socket.remoteAddress ?? '',
         port: socket.remotePort ?? 0,
-        transport: 'tcp',
+        transport,
         via: '',
       });
       socket.destroy();
       return;
     }
-    this.#adopt(socket).partialSinceMs = Date.now();
+    this.#adopt(socket, transport).partialSinceMs = Date.now();
   }
 
-  #adopt(socket: TcpSocket): Connection {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+  #adopt(socket: TcpSocket, transport: StreamTransport): Connection {
+    const key = connectionKeyOf(transport, socket.remoteAddress ?? '', socket.remotePort ?? 0);
     const conn: Connection = {
       socket,
       framer: new SipStreamFramer(this.#limits.maxMessageBytes),
@@ -241,7 +365,7 @@ export class SipSockets {
     const from: Received = {
       address: socket.remoteAddress ?? '',
       port: socket.remotePort ?? 0,
-      transport: 'tcp',
+      transport,
       via: key,
     };
     socket.on('data', (chunk) => {
@@ -278,13 +402,36 @@ export class SipSockets {
         this.#events.garbage('no whole message within the TCP message timeout', {
           address: conn.socket.remoteAddress ?? '',
           port: conn.socket.remotePort ?? 0,
-          transport: 'tcp',
+          transport: key.startsWith('tls:') ? 'tls' : 'tcp',
           via: key,
         });
         conn.socket.destroy();
       }
     }
   }
+}
+
+/** TLS connections are keyed apart from TCP ones to the same address (never reused for each other). */
+function connectionKeyOf(transport: StreamTransport, host: string, port: number): string {
+  return transport === 'tls' ? `tls:${host}:${port}` : `${host}:${port}`;
+}
+
+function listen(server: Server, spec: ListenerSpec): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(spec.port, spec.address, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    });
+  });
+}
+
+/** OpenSSL's reason without its source location ('wrong version number', 'certificate has expired', …). */
+function tlsReason(err: Error): string {
+  const { code, reason } = err as NodeJS.ErrnoException & { reason?: unknown };
+  const text = typeof reason === 'string' ? reason : (err.message.split('\n')[0] ?? '');
+  return code !== undefined && !text.includes(code) ? `${text} (${code})` : text;
 }
 
 function trySetRecvBuffer(socket: UdpSocket, bytes: number): void {

@@ -39,6 +39,8 @@ export async function startGrokSipProcess(
     rtpPorts?: number;
     sipYaml?: string;
     tcp?: boolean;
+    /** More listeners, each a YAML flow mapping ('{ transport: tls, address: …, port: …, cert: … }'). */
+    listeners?: string[];
     topYaml?: string;
     /** Extra node flags, e.g. --heapsnapshot-signal=SIGUSR2 (a snapshot forces a full GC). */
     nodeArgs?: string[];
@@ -50,6 +52,7 @@ export async function startGrokSipProcess(
   const file = path.join(configDir, 'grok-sip.yaml');
   const listeners = [`{ transport: udp, address: 127.0.0.1, port: ${opts.sipPort} }`];
   if (opts.tcp === true) listeners.push(`{ transport: tcp, address: 127.0.0.1, port: ${opts.sipPort} }`);
+  listeners.push(...(opts.listeners ?? []));
   writeFileSync(
     file,
     `sip:

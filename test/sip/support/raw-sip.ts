@@ -16,7 +16,7 @@ export interface RawRequest {
   /** Our host in Via, From and Contact (default 127.0.0.1; brackets for IPv6: '[::1]'). */
   host?: string;
   rport?: boolean;
-  transport?: 'UDP' | 'TCP';
+  transport?: 'UDP' | 'TCP' | 'TLS';
   body?: string;
   extra?: string[];
 }
