@@ -14,6 +14,8 @@ const peers = [
   ['clang-format', 'clang-format'], // npm run lint checks native/ formatting
   // libsrtp2 is the SRTP oracle (test/media/srtp-libsrtp-oracle.test.ts): probed by its header.
   ['test -e /usr/include/srtp2/srtp.h', 'libsrtp2-dev'],
+  // Kamailio's TLS module (test/sip/kamailio-tls.test.ts): probed by the module file.
+  ['ls /usr/lib/*/kamailio/modules/tls.so', 'kamailio-tls-modules'],
 ];
 
 function has(probe) {

@@ -20,20 +20,45 @@ export interface KamailioOptions {
   readonly cfg?: string;
   /** More command-line arguments, given the fixture's temporary directory (e.g. -A defines). */
   readonly extraArgs?: (dir: string) => string[];
+  /**
+   * SIP over TLS on this port too (registrar.cfg's WITH_TLS; its 127.0.0.1:5061 becomes the
+   * port), serving this certificate and key; Kamailio does not verify the servers it connects to.
+   */
+  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string };
 }
 
 export async function startKamailio(t: Tap, port: number, options: KamailioOptions = {}): Promise<Kamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'grok-sip-kam-'));
   const cfg = join(dir, 'kamailio.cfg');
-  writeFileSync(
-    cfg,
-    readFileSync(options.cfg ?? CFG, 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${port}`),
-  );
+  let text = readFileSync(options.cfg ?? CFG, 'utf8').replaceAll('127.0.0.1:5060', `127.0.0.1:${port}`);
+  const tls = options.tls;
+  if (tls !== undefined) {
+    text = text.replaceAll('127.0.0.1:5061', `127.0.0.1:${tls.port}`);
+    writeFileSync(
+      join(dir, 'tls.cfg'),
+      [
+        '[server:default]',
+        'method = TLSv1.2+',
+        'verify_certificate = no',
+        'require_certificate = no',
+        `certificate = ${tls.cert}`,
+        `private_key = ${tls.key}`,
+        '',
+        '[client:default]',
+        'method = TLSv1.2+',
+        'verify_certificate = no',
+        'require_certificate = no',
+        '',
+      ].join('\n'),
+    );
+  }
+  writeFileSync(cfg, text);
   const child = spawn(
     'kamailio',
     [
       '-f',
       cfg,
+      ...(tls !== undefined ? ['-A', 'WITH_TLS'] : []),
       ...(options.extraArgs?.(dir) ?? []),
       '-DD',
       '-E',
