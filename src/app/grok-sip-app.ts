@@ -58,6 +58,11 @@ export interface GrokSipApp {
   callThreads(): CallThreadStats[];
   /** Terminates call thread `index` as a crash would (its calls end, a new thread replaces it): for tests and drills. */
   killCallThread(index: number): Promise<void>;
+  /**
+   * Runs a call that arrived by another ingress (a carrier media stream, src/app/stream-calls.ts)
+   * on the main thread, with the same records, events and drain as SIP calls; null while draining.
+   */
+  adoptCall(start: (services: CallServices) => RunningCall): RunningCall | null;
   readonly draining: boolean;
   /**
    * SIGTERM: new calls get 503, registrations are removed, live calls may finish for
@@ -138,6 +143,15 @@ export async function startGrokSip(
   }
   const startCall = (call: IncomingCall): RunningCall =>
     threads !== undefined ? threads.start(call) : new CallSession(call, services!);
+  // Stream calls run on the main thread, where their sockets are (docs/twilio.md, "Threads").
+  const mainThreadServices = (): CallServices =>
+    (services ??= buildCallServices(config, {
+      realtime,
+      log,
+      ...(observer !== undefined && { observer }),
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+    }));
 
   const cdrLog = new CallDetailLog({
     log,
@@ -151,7 +165,9 @@ export async function startGrokSip(
       call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
       return;
     }
-    const session = startCall(call);
+    track(startCall(call));
+  });
+  function track(session: RunningCall): RunningCall {
     sessions.add(session);
     void session.done
       .then((record) => {
@@ -160,7 +176,8 @@ export async function startGrokSip(
         events.emit('call-ended', record);
       })
       .catch(ignore('app.call-ended'));
-  });
+    return session;
+  }
   try {
     await backend.start();
   } catch (err) {
@@ -193,6 +210,7 @@ export async function startGrokSip(
     activeCalls: () => sessions.size,
     callThreads: () => threads?.stats() ?? [],
     killCallThread: async (index) => threads?.killThread(index),
+    adoptCall: (start) => (draining ? null : track(start(mainThreadServices()))),
     get draining() {
       return draining;
     },

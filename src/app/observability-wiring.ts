@@ -1,10 +1,13 @@
 // Metrics, health endpoints and call-detail records around a running app: the metrics observe
 // every call, the registration states follow the backend, /readyz follows the drain, and the main
 // thread reports its health (event-loop lag, media clock, RTP send errors) as thread="main", each
-// call thread (media.workers) as thread="call-thread-N".
+// call thread (media.workers) as thread="call-thread-N". The same listener serves the carrier
+// media stream ingresses (config `streams`, stream-calls.ts) once the app is attached.
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
 import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
+import type { StreamIngress } from '../streams/stream-ingress.js';
+import { startStreamCalls } from './stream-calls.js';
 import type { Logger } from '../observability/logger.js';
 import { GrokSipMetrics } from '../observability/metrics.js';
 import type { GrokSipApp } from './grok-sip-app.js';
@@ -28,11 +31,13 @@ export async function startObservability(
 ): Promise<Observability> {
   const metrics = new GrokSipMetrics();
   let app: GrokSipApp | undefined;
+  let streams: StreamIngress | undefined;
   const endpoints: HttpEndpoints = await startHttpEndpoints({
     address: config.http.address,
     port: options.port ?? config.http.port,
     metrics,
     log,
+    ingress: () => streams,
     health: () => {
       if (app === undefined) return { live: true, ready: false, detail: { starting: true } };
       const registrations = app.backend.registrations();
@@ -63,6 +68,7 @@ export async function startObservability(
     url: endpoints.url,
     attach(started) {
       app = started;
+      streams = startStreamCalls(config, started, log);
       for (const thread of started.callThreads()) {
         metrics.addThread(
           thread.name,
@@ -74,6 +80,7 @@ export async function startObservability(
     },
     close: () => {
       lag.stop();
+      streams?.close();
       return endpoints.close();
     },
   };

@@ -8,11 +8,12 @@ import type { AudioFormat } from '../audio/audio-format.js';
 import type { PortPair } from '../media/port-pool.js';
 import { PortPoolExhaustedError } from '../media/port-pool.js';
 import type { Logger } from '../observability/logger.js';
-import { connectRealtime, type RealtimeSession } from '../realtime/index.js';
+import type { RealtimeSession } from '../realtime/index.js';
 import {
   buildAnswer,
   buildOffer,
   negotiate,
+  offeredCrypto,
   parseAnswer,
   parseSdp,
   SdpError,
@@ -20,13 +21,13 @@ import {
 } from '../signaling/sdp/index.js';
 import type { Dialog, DialogEndReason, IncomingCall } from '../signaling/signaling-backend.js';
 import type { AgentProfile } from './agent-profile.js';
-import { agentSessionConfig, apiAudioFormat } from './agent-session-config.js';
+import { apiAudioFormat } from './agent-session-config.js';
+import { agentTools, connectAgent } from './call-agent.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
 import { ConnectedCall } from './connected-call.js';
 import { SipLeg } from './sip-leg.js';
-import { AgentTools } from './tools/agent-tools.js';
-import type { CallControl } from './tools/call-control.js';
+import type { AgentTools } from './tools/agent-tools.js';
 import type { CallServices } from './call-services.js';
 
 const dialogEndReasons: Record<DialogEndReason, CallEndReason> = {
@@ -102,6 +103,7 @@ export class CallSession {
         negotiated = negotiate(parseSdp(call.offerSdp), {
           codecs: this.#services.media.codecs,
           ptimeMs: this.#services.media.ptimeMs,
+          srtp: this.#services.media.srtp ?? 'off',
         });
       } catch (err) {
         if (!(err instanceof SdpError)) throw err;
@@ -169,14 +171,20 @@ export class CallSession {
   /** INVITE without SDP (RFC 3261 §13.2.1): our offer rides the 200, the answer the ACK. */
   async #answerLateOffer(pair: PortPair, profile: AgentProfile): Promise<void> {
     const media = this.#services.media;
-    const offer = buildOffer({ ...this.#localMedia(pair), codecs: media.codecs, ptimeMs: media.ptimeMs });
+    const crypto = offeredCrypto(media.srtp); // SDES keys when SRTP is required
+    const offer = buildOffer({
+      ...this.#localMedia(pair),
+      codecs: media.codecs,
+      ptimeMs: media.ptimeMs,
+      crypto,
+    });
     const answeredAtMs = performance.now();
     const dialog = await this.#awaitDialog(offer);
     if (dialog === null) return;
     this.#observeAnswered(answeredAtMs);
     let negotiated: NegotiatedMedia;
     try {
-      negotiated = parseAnswer(dialog.remoteSdp, { codecs: media.codecs, ptimeMs: media.ptimeMs });
+      negotiated = parseAnswer(dialog.remoteSdp, { codecs: media.codecs, ptimeMs: media.ptimeMs, crypto });
     } catch (err) {
       this.#log.info({ err: err instanceof Error ? err.message : String(err) }, 'unusable SDP answer in ACK');
       await dialog.hangup();
@@ -193,32 +201,9 @@ export class CallSession {
     this.#connect(dialog, agent, negotiated, pair, profile, apiFormat, answeredAtMs);
   }
 
-  async #connectAgent(profile: AgentProfile, apiFormat: AudioFormat): Promise<RealtimeSession | null> {
-    const endpoint = this.#services.realtime;
-    try {
-      const connecting = connectRealtime({
-        url: endpoint.url,
-        ...(endpoint.apiKey !== undefined && { apiKey: endpoint.apiKey }),
-        model: endpoint.model,
-        session: agentSessionConfig(profile, apiFormat, this.#tools?.realtimeTools() ?? []),
-        ...(endpoint.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: endpoint.handshakeTimeoutMs }),
-        ...(endpoint.reconnectDelayMs !== undefined && { reconnectDelayMs: endpoint.reconnectDelayMs }),
-        ...(endpoint.liveness !== undefined && { liveness: endpoint.liveness }),
-        log: this.#log,
-      });
-      const agent = await Promise.race([connecting, this.#interrupted.then(() => null)]);
-      // Cancelled or shut down meanwhile: the session, if it opens at all, is not wanted.
-      if (agent === null)
-        void connecting.then(
-          (late) => late.close(),
-          () => undefined,
-        );
-      return agent;
-    } catch (err) {
-      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent session not opened');
-      this.#services.observer?.realtimeError('fatal');
-      return null;
-    }
+  #connectAgent(profile: AgentProfile, apiFormat: AudioFormat): Promise<RealtimeSession | null> {
+    const tools = (this.#tools ??= this.#agentTools(profile));
+    return connectAgent(this.#services, profile, apiFormat, tools, this.#interrupted, this.#log);
   }
 
   /** 200 OK and wait for the ACK; null when the caller cancelled or never ACKed (already recorded). */
@@ -281,24 +266,8 @@ export class CallSession {
     if (this.#shuttingDown) this.#connected.hangup('shutdown');
   }
 
-  /** The tools act on the connected call, which exists only after the answer. */
   #agentTools(profile: AgentProfile): AgentTools {
-    const connected = (): ConnectedCall => {
-      if (this.#connected === undefined) throw new Error('the call is not connected yet');
-      return this.#connected;
-    };
-    const control: CallControl = {
-      hangupAfterPlayout: (timeoutMs) => connected().hangupAfterPlayout(timeoutMs),
-      transfer: (targetUri) => connected().transfer(targetUri),
-      sendDtmf: (digits) => connected().sendDtmf(digits),
-    };
-    return new AgentTools(profile.tools, control, {
-      log: this.#log,
-      callId: this.callId,
-      ...(this.#services.hangupTimeoutMs !== undefined && {
-        hangupTimeoutMs: this.#services.hangupTimeoutMs,
-      }),
-    });
+    return agentTools(profile, () => this.#connected, this.#services, this.callId, this.#log);
   }
 
   #localMedia(pair: PortPair): { address: string; port: number; sessionId: string } {

@@ -24,10 +24,12 @@ export class AgentRouter {
   readonly #exact = new Map<string, AgentProfile>();
   readonly #patterns: Pattern[] = [];
   readonly #default: AgentProfile | null;
+  readonly #byName: ReadonlyMap<string, AgentProfile>;
 
   /** Throws TypeError for a route or default naming no profile, or a bad regex. */
   constructor(table: RoutingTable) {
     const byName = new Map(table.profiles.map((p) => [p.name, p]));
+    this.#byName = byName;
     const profile = (name: string): AgentProfile => {
       const found = byName.get(name);
       if (found === undefined) throw new TypeError(`route target "${name}" is not an agent profile`);
@@ -48,6 +50,11 @@ export class AgentRouter {
       }
     }
     this.#default = table.default === undefined ? null : profile(table.default);
+  }
+
+  /** The profile called `name` (a carrier stream names the one its answer webhook chose). */
+  byName(name: string): AgentProfile | null {
+    return this.#byName.get(name) ?? null;
   }
 
   /** The profile for a call to `user` (see dialledUser); null → 404. */

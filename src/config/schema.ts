@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCidr } from '../signaling/inbound-policy.js';
 import { agentsSchema } from './agents-schema.js';
+import { streamsSchema } from './streams-schema.js';
 
 const int = (min: number, max: number) =>
   z
@@ -178,6 +179,9 @@ const media = z
       .default({ minDelayMs: 20, maxDelayMs: 200, lateCostMs: 6.5 }),
     // 0 disables the check (e.g. peers that suppress silence without comfort noise).
     rtpTimeoutSec: int(0, 3600).default(30),
+    // SRTP with SDES keys (RFC 3711 / 4568): optional answers RTP/SAVP offers with SRTP and plain
+    // ones plainly; required refuses plain offers (488) and offers RTP/SAVP itself; off refuses RTP/SAVP.
+    srtp: z.enum(['off', 'optional', 'required'], { error: 'off, optional or required' }).default('optional'),
     // Call threads: 0 = calls run on the main thread with SIP; N = sharded over N worker threads
     // (each with its own media clock, RTP sockets and realtime sockets); auto = one per core.
     workers: z.union([z.literal('auto'), int(0, 64)], { error: 'auto or an integer 0–64' }).default('auto'),
@@ -243,6 +247,8 @@ export const configSchema = z.strictObject({
   http: z
     .strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(9090) })
     .default({ address: '127.0.0.1', port: 9090 }),
+  // Twilio Media Streams and Vonage WebSocket calls on the HTTP listener; absent = SIP only.
+  streams: streamsSchema,
   shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
   // One JSON line per call besides the log line; absent = log only.
   cdr: z.strictObject({ file: nonEmpty.optional() }).default({}),

@@ -21,6 +21,8 @@ export type CallEndReason =
   /** Drained or forced down by SIGTERM/SIGINT. */
   | 'shutdown'
   | 'transport-error'
+  /** A carrier media stream broke its protocol (bad JSON, wrong order, wrong frame size, flood). */
+  | 'stream-error'
   /** A bug on our side, caught at the call boundary. */
   | 'internal-error';
 
@@ -41,7 +43,8 @@ export interface CallMediaSummary {
 
 export interface CallDetailRecord {
   readonly callId: string;
-  readonly backend: 'embedded' | 'drachtio';
+  /** The SIP backend, or the carrier whose media stream carried the call. */
+  readonly backend: 'embedded' | 'drachtio' | 'twilio' | 'vonage';
   readonly from: string;
   readonly to: string;
   readonly dialledUser: string;

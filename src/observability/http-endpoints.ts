@@ -1,8 +1,11 @@
 // GET /metrics (Prometheus text), /healthz (the process answers), /readyz (the app says it takes
 // calls: SIP listening, not draining, registrations up when configured). Bound to http.address
 // (loopback by default): these are for the operator's scraper and orchestrator, not the internet.
+// The carrier ingresses (Twilio, Vonage webhooks and media stream sockets) plug in here too, as an
+// HttpIngress; a reverse proxy exposes only their paths (docs/twilio.md).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { logger as rootLogger, LogOnce, type Logger } from './logger.js';
 
 export interface HealthReport {
@@ -17,6 +20,12 @@ export interface MetricsSource {
   metrics(): Promise<string>;
 }
 
+/** Paths served by another layer (the carrier stream ingresses); false = not ours, go on. */
+export interface HttpIngress {
+  handleRequest(req: http.IncomingMessage, res: http.ServerResponse): boolean;
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+}
+
 export interface HttpEndpointsOptions {
   readonly address: string;
   /** 0 picks a free port (tests). */
@@ -25,6 +34,8 @@ export interface HttpEndpointsOptions {
   readonly health: () => HealthReport;
   /** Defaults to the root logger. */
   readonly log?: Logger;
+  /** Asked first for every request and WebSocket upgrade; may be set after the listener starts. */
+  readonly ingress?: () => HttpIngress | undefined;
 }
 
 export interface HttpEndpoints {
@@ -46,6 +57,12 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
   };
 
   const server = http.createServer((req, res) => {
+    try {
+      if (options.ingress?.()?.handleRequest(req, res) === true) return;
+    } catch (err) {
+      fail(res, 'ingress request', err);
+      return;
+    }
     // HEAD is GET without a body (RFC 9110 §9.3.2); node drops the body itself.
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
@@ -87,6 +104,17 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      if (options.ingress?.()?.handleUpgrade(req, socket, head) === true) return;
+    } catch (err) {
+      if (once.first('ingress upgrade'))
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'ingress upgrade failed');
+    }
+    if (socket.writable) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
   // Malformed HTTP: answer 400 when the socket still takes it, never throw.
   server.on('clientError', (_err, socket) => {

@@ -1,0 +1,191 @@
+// One call that arrived as a carrier media stream (Twilio, Vonage), from its start message to its
+// CDR: the profile the answer webhook chose (or the called number's route), the agent's realtime
+// session, then the same ConnectedCall as a SIP call with a StreamLeg in place of RTP + dialog.
+// The stream is already answered by the carrier when it starts, so there is nothing to refuse
+// with a status: a call we cannot serve has its stream closed and a record with the reason.
+import { performance } from 'node:perf_hooks';
+import type { AudioFormat } from '../audio/audio-format.js';
+import { legCodec } from '../audio/audio-format.js';
+import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
+import type { Logger } from '../observability/logger.js';
+import type { MediaStreamCall } from '../streams/media-stream-call.js';
+import type { AgentProfile } from './agent-profile.js';
+import { apiAudioFormat } from './agent-session-config.js';
+import { agentTools, connectAgent } from './call-agent.js';
+import { CallEventWebhooks } from './call-event-webhooks.js';
+import type { CallServices } from './call-services.js';
+import { ConnectedCall, type CallSummary } from './connected-call.js';
+import { StreamLeg } from './stream-leg.js';
+
+/**
+ * The realtime format of a stream call: Twilio's μ-law as the profile asks (pass-through by
+ * default, like a PCMU SIP call); Vonage's PCM16 as it is (Grok takes PCM at 8-48 kHz, so no
+ * resampling on either side).
+ */
+export function streamApiFormat(profile: AgentProfile, legFormat: AudioFormat): AudioFormat {
+  const codec = legCodec(legFormat);
+  return codec !== null ? apiAudioFormat(profile, codec) : legFormat;
+}
+
+export class StreamCallSession {
+  readonly callId: string;
+  readonly done: Promise<CallDetailRecord>;
+  readonly #stream: MediaStreamCall;
+  readonly #services: CallServices;
+  readonly #log: Logger;
+  readonly #startedAtMs = performance.now();
+  readonly #startedAt = new Date();
+  #resolveDone!: (record: CallDetailRecord) => void;
+  #interrupt!: () => void;
+  readonly #interrupted = new Promise<void>((resolve) => (this.#interrupt = resolve));
+  #streamEnded = false;
+  #shuttingDown = false;
+  #profile: AgentProfile | undefined;
+  #apiFormat: AudioFormat | undefined;
+  #connected: ConnectedCall | undefined;
+  #webhooks: CallEventWebhooks | undefined;
+  #recorded = false;
+
+  constructor(stream: MediaStreamCall, services: CallServices) {
+    this.callId = stream.callId;
+    this.#stream = stream;
+    this.#services = services;
+    this.#log = services.log.child({ callId: stream.callId, ingress: stream.provider });
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    // Until the call is connected, the end of the stream ends the setup (the leg takes over after).
+    const onEnded = (): void => {
+      this.#streamEnded = true;
+      this.#interrupt();
+    };
+    stream.events.once('ended', onEnded);
+    this.#run(onEnded).catch((err: unknown) => {
+      this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'call failed on our side');
+      stream.close();
+      this.#finish('internal-error', 500);
+    });
+  }
+
+  shutdown(): void {
+    this.#shuttingDown = true;
+    this.#interrupt();
+    this.#connected?.hangup('shutdown');
+  }
+
+  async #run(onEnded: () => void): Promise<void> {
+    const stream = this.#stream;
+    const router = this.#services.router;
+    const profile =
+      (stream.agent !== '' ? router.byName(stream.agent) : null) ?? router.route(stream.to || null);
+    if (profile === null) {
+      this.#log.info({ agent: stream.agent, to: stream.to }, 'no agent profile for this stream');
+      stream.close();
+      return this.#finish('rejected', 404);
+    }
+    this.#profile = profile;
+    this.#services.observer?.accepted(this.callId);
+    this.#webhooks = new CallEventWebhooks(profile.webhooks ?? [], this.callId, this.#log);
+    this.#webhooks.post('call.started', {
+      from: stream.from,
+      to: stream.to,
+      dialledUser: stream.to,
+      agent: profile.name,
+    });
+    const apiFormat = streamApiFormat(profile, stream.format);
+    this.#apiFormat = apiFormat;
+    const tools = agentTools(profile, () => this.#connected, this.#services, this.callId, this.#log);
+    const agent = await connectAgent(this.#services, profile, apiFormat, tools, this.#interrupted, this.#log);
+    if (this.#streamEnded || this.#shuttingDown) {
+      await agent?.close();
+      stream.close();
+      return this.#finish(this.#streamEnded ? 'cancelled' : 'shutdown', this.#streamEnded ? 487 : 503);
+    }
+    if (agent === null) {
+      stream.close();
+      return this.#finish('agent-failed', 503);
+    }
+    stream.events.off('ended', onEnded);
+    const answeredAtMs = performance.now();
+    try {
+      this.#services.observer?.answered(Math.round(answeredAtMs - this.#startedAtMs));
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
+    }
+    this.#webhooks.post('call.answered', { codec: legCodec(stream.format) ?? 'L16' });
+    this.#connected = new ConnectedCall({
+      callId: this.callId,
+      leg: new StreamLeg(stream),
+      agent,
+      tools,
+      webhooks: this.#webhooks,
+      profile,
+      apiFormat,
+      answeredAtMs,
+      services: this.#services,
+      log: this.#log,
+      // After a failed transfer the call needs an agent again, whatever happened at setup.
+      reconnectAgent: () =>
+        connectAgent(
+          this.#services,
+          profile,
+          apiFormat,
+          tools,
+          new Promise<void>(() => undefined),
+          this.#log,
+        ),
+      onEnded: (reason, summary, endedAtMs) => this.#finish(reason, 200, answeredAtMs, summary, endedAtMs),
+    });
+    if (this.#shuttingDown) this.#connected.hangup('shutdown');
+  }
+
+  #finish(
+    endReason: CallEndReason,
+    status: number,
+    answeredAtMs?: number,
+    summary?: CallSummary,
+    endedAtMs = performance.now(),
+  ): void {
+    if (this.#recorded) return;
+    this.#recorded = true;
+    const wallAt = (ms: number): string =>
+      new Date(this.#startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
+    const stream = this.#stream;
+    const codec = legCodec(stream.format);
+    const api = this.#apiFormat;
+    const record: CallDetailRecord = {
+      callId: this.callId,
+      backend: stream.provider,
+      from: stream.from,
+      to: stream.to,
+      dialledUser: stream.to,
+      sourceAddress: `ws:${stream.sourceAddress}`,
+      ...(this.#profile !== undefined && { agent: this.#profile.name }),
+      ...(codec !== null && { codec }),
+      ...(api !== undefined && {
+        apiFormat: api.encoding === 'pcm' ? `pcm${api.sampleRate / 1000}` : api.encoding,
+      }),
+      sipStatus: status,
+      endReason,
+      startedAt: this.#startedAt.toISOString(),
+      ...(answeredAtMs !== undefined && {
+        answeredAt: wallAt(answeredAtMs),
+        setupMs: Math.round(answeredAtMs - this.#startedAtMs),
+      }),
+      endedAt: wallAt(endedAtMs),
+      durationMs: Math.round(endedAtMs - this.#startedAtMs),
+      bargeIns: 0,
+      turns: 0,
+      dtmfDigits: 0,
+      realtimeErrors: 0,
+      realtimeReconnects: 0,
+      ...summary,
+    };
+    this.#log.info({ endReason }, `call ended: ${endReason}`);
+    try {
+      this.#services.observer?.ended(record);
+    } catch (err) {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
+    }
+    this.#webhooks?.post('call.ended', { cdr: record });
+    this.#resolveDone(record);
+  }
+}
