@@ -70,7 +70,8 @@ export class VonageStream implements MediaStreamCall {
       connectedTimeoutMs,
     );
     ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
-    ws.on('close', () => this.#end('closed'));
+    // Vonage has no stop message: the caller hanging up closes the socket (normally, 1000).
+    ws.on('close', (code) => this.#end(code === 1000 || code === 1001 ? 'stop' : 'closed'));
     ws.on('error', (err) => this.#log.debug({ err: err.message }, 'vonage stream socket error'));
   }
 
