@@ -32,6 +32,11 @@ export async function startDrachtio(
     secret: string;
     /** Outbound mode: drachtio-server connects to this TCP port for each new INVITE. */
     outboundTo?: number;
+    /**
+     * SIP over TLS on this port too, serving this certificate and key; `chain` is the CA file
+     * drachtio-server needs (without one it fails to start: "error loading CA list").
+     */
+    tls?: { port: number; cert: string; key: string; chain: string };
   },
 ): Promise<{ log: () => string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'grok-sip-drachtio-'));
@@ -43,8 +48,18 @@ export async function startDrachtio(
   <sip>
     <contacts>
       <contact>sip:127.0.0.1:${opts.sipPort};transport=udp,tcp</contact>
-    </contacts>
-  </sip>
+${opts.tls === undefined ? '' : `      <contact>sips:127.0.0.1:${opts.tls.port};transport=tls</contact>\n`}    </contacts>
+${
+  opts.tls === undefined
+    ? ''
+    : `    <tls>
+      <key-file>${opts.tls.key}</key-file>
+      <cert-file>${opts.tls.cert}</cert-file>
+      <chain-file>${opts.tls.chain}</chain-file>
+      <min-tls-version>1.2</min-tls-version>
+    </tls>
+`
+}  </sip>
 ${
   opts.outboundTo === undefined
     ? ''
