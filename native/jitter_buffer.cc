@@ -14,6 +14,10 @@ constexpr int64_t kTimelineStart = int64_t(JitterBuffer::kSubframe) << 18;
 constexpr int kDropAfterFrames = 25;
 // ... and with no pause or loss to do it in, by dropping real audio after this many (5 s).
 constexpr int kForceDropAfterFrames = 250;
+// Below the target for 2 s of speech with no pause (loud noise, a talker who never stops):
+// a missing subframe may then grow the delay in speech too, or late packets would go on being lost.
+constexpr int kForceGrowAfterFrames = 100;
+constexpr int kResyncGraceSubframes = 20;
 // Timeline kept beyond twice the maximum delay: the far jump's 200 ms, a frame, a 120 ms payload,
 // pull-to-pull slack. Packets beyond it while the pulls are on time are timestamp jumps (resync).
 constexpr int kRingSlackMs = 400;
@@ -161,6 +165,12 @@ int JitterBuffer::level(int64_t pos) const {
   return sum / kSubframe;
 }
 
+// Where a missing subframe may move the delay: after quiet audio, or 60 ms into an outage, where
+// concealment has faded to silence (a peer that sends nothing in its pauses, or a long loss).
+bool JitterBuffer::in_pause_or_outage() const {
+  return last_quiet_ || missing_run_ >= kAudibleConcealment || resync_grace_ > 0;
+}
+
 bool JitterBuffer::quiet(int level) const {
   const double relative = std::min(2 * noise_floor_, double(kQuietCap));
   return level < kQuietLevel || level < relative;
@@ -187,6 +197,9 @@ PushStatus JitterBuffer::resync(uint16_t seq, uint32_t ts, uint32_t ssrc, const 
                                 double arrival_ms) {
   new_epoch(ssrc);
   ++stats_.resyncs;
+  // The audio is discontinuous here anyway: for the next 200 ms of playout (the old stream's tail
+  // and the new one's start) the playout point may move as in a pause.
+  resync_grace_ = kResyncGraceSubframes;
   const PushStatus s = push(seq, ts, ssrc, payload, n, arrival_ms);
   return s == PushStatus::Accepted ? PushStatus::Resync : s;
 }
@@ -337,6 +350,7 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
   // Grow at the first pause or missing subframe; shrink at the first missing one, or in a pause
   // once the excess has lasted kDropAfterFrames (a dip in the target costs nothing).
   over_frames_ = err <= -kSubframe ? over_frames_ + 1 : 0;
+  under_frames_ = err > 0 ? under_frames_ + 1 : 0;
   int k = 0;
   bool spliced = false;
   bool dropped = false;  // at most one drop of real audio per frame: a pause is shortened, not removed
@@ -346,6 +360,7 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
     err -= kSubframe;
   }
   while (k < 2) {
+    if (resync_grace_ > 0) --resync_grace_;
     if (subframe_complete(cursor_)) {
       const int lvl = level(cursor_);
       const bool quiet_now = quiet(lvl);
@@ -385,20 +400,25 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
       ++added_delay_n_;
       track_floor(lvl);
       last_quiet_ = quiet_now;
-    } else if (err <= -kSubframe && subframe_complete(cursor_ + kSubframe)) {
-      // Missing audio while holding 10 ms more delay than needed: close the gap instead of
-      // concealing it; the delay shrinks without dropping real audio.
+    } else if (err <= -kSubframe && subframe_complete(cursor_ + kSubframe) &&
+               (in_pause_or_outage() || waits_ > 0)) {
+      // Missing audio while holding 10 ms more delay than needed, in a pause (or right after our
+      // own wait for it): close the gap instead of concealing it; the delay shrinks without
+      // dropping real audio. In speech a gap is concealed in place: what follows keeps its time.
       clear(cursor_, cursor_ + kSubframe);
       cursor_ += kSubframe;
       err += kSubframe;
       ++stats_.skipped;
       spliced = true;
       continue;
-    } else if (err > 0 || (waits_ < kMaxWaits && err - kSubframe >= -kWaitBudget &&
-                           current_delay_ms_ + 10 <= config_.max_delay_ms)) {
-      // Missing below the target: grow over it, concealing without consuming, so its packet (late
-      // or reordered) gets 10 ms more. At the target: wait once for a reordered packet; if it was
-      // lost, the gap is closed by the branch above at the next pull, and the wait cost nothing.
+    } else if ((in_pause_or_outage() || (err > 0 && under_frames_ >= kForceGrowAfterFrames)) &&
+               (err > 0 || (waits_ < kMaxWaits && err - kSubframe >= -kWaitBudget &&
+                            current_delay_ms_ + 10 <= config_.max_delay_ms))) {
+      // In a pause, missing below the target: grow over it, concealing without consuming, so its
+      // packet (late or reordered) gets 10 ms more. At the target: wait once for a reordered
+      // packet; if it was lost, the gap is closed by the branch above at the next pull, and the
+      // wait cost nothing. Not in speech: a wait or a growth there would move everything after it
+      // by 10 ms (a late packet in speech is concealed and dropped; the delay grows at the pause).
       frame.sub[k++] = Sub::Inserted;
       if (err <= 0) ++waits_;
       ++stats_.inserted;

@@ -5,23 +5,25 @@
 // timeline). The playout point is the minimum of those over a 10 s window plus a target delay
 // that minimises "delay + late_cost_ms per % of audio that would have been late" over the same
 // window, clamped to [min, max].
-// The playout point moves in 10 ms steps, and only where no speech is cut or stretched:
-//  - over audio that is concealed anyway: a subframe missing at its playout time while below the
-//    target is concealed without consuming the timeline (grow: its packet gets 10 ms more, so a
-//    late packet is where the delay grows), and a missing subframe while above the target is
-//    closed instead of concealed (shrink for free);
-//  - in silence: a concealed subframe is inserted between two quiet subframes (grow at once), or
-//    after 0.5 s of excess a quiet subframe between two quiet ones is dropped (shrink).
+// The playout point moves in 10 ms steps, and only where it moves no speech: in a pause (after a
+// quiet subframe) or 60 ms into an outage (concealment has faded to silence):
+//  - a subframe missing at its playout time there while below the target is concealed without
+//    consuming the timeline (grow: its packet gets 10 ms more), and one missing while above the
+//    target is closed instead of concealed (shrink for free);
+//  - a concealed subframe is inserted between two quiet subframes (grow at once), or after 0.5 s
+//    of excess a quiet subframe between two quiet ones is dropped (shrink).
+// In speech a missing subframe is concealed in place and a late packet dropped: everything after
+// keeps its time, so a phrase comes out at one delay (the delay follows at the next pause).
 // Quiet: mean |sample| of the decoded subframe below 104 (-50 dBFS), or below twice (+6 dB) a
 // tracked noise floor but never above 328 (-40 dBFS), so a line with background noise has pauses
 // too while a fricative (weak speech 20-30 dB under the vowels, above the noise) does not count.
-// Growing needs no fallback: below the target nothing is lost until a subframe misses its time,
-// and that subframe is where it grows. Shrinking has one: after 5 s of unbroken excess with no
-// pause and no loss (continuous speech or loud noise), 10 ms of real audio is dropped and spliced
-// (forced_drops). A missing subframe at the target is first waited for once (10 ms): reordered
-// packets are played, lost ones cost nothing extra. SSRC changes, absurd sequence jumps (RFC 3550
-// A.1 MAX_DROPOUT) and timestamp jumps re-anchor the new stream on the same timeline (resync).
-// Memory is fixed at construction and scales with max_delay_ms (see memory_bytes()).
+// Fallbacks for sound that never pauses (loud noise, a talker who never stops): below the target
+// for 2 s, a missing subframe grows the delay in speech too; after 5 s of unbroken excess with no
+// pause and no loss, 10 ms of real audio is dropped and spliced (forced_drops). In a pause a missing subframe
+// at the target is first waited for once (10 ms): reordered packets are played, lost ones cost nothing extra.
+// SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp jumps re-anchor the new stream
+// on the same timeline (resync). Memory is fixed at construction and scales with max_delay_ms (see
+// memory_bytes()).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -110,6 +112,7 @@ class JitterBuffer {
   void store(int64_t pos, const uint8_t* payload, size_t n, double arrival_ms);
   bool subframe_complete(int64_t pos) const;
   int level(int64_t pos) const;  // mean |sample| of a stored subframe, decoded
+  bool in_pause_or_outage() const;
   bool quiet(int level) const;
   void track_floor(int level);  // once per played real subframe
   void clear(int64_t from, int64_t to);
@@ -148,6 +151,8 @@ class JitterBuffer {
   int waits_ = 0;           // consecutive subframes waited for a probably reordered packet
   int missing_run_ = 0;     // consecutive concealed subframes
   int over_frames_ = 0;     // consecutive pulls with at least 10 ms more delay than needed
+  int under_frames_ = 0;    // consecutive pulls with less delay than the target
+  int resync_grace_ = 0;    // subframes after a resync during which the delay may move in sound
   bool last_quiet_ = true;  // the last subframe played was quiet (or start-up silence)
   double noise_floor_ = 0;  // tracked minimum of the subframe level (mean |sample|)
   double target_ms_ = 0;

@@ -293,10 +293,14 @@ t.test('garbage packets never crash it and memory stays bounded', async (t) => {
   t.ok((counts.get('invalid') ?? 0) > 0 && (counts.get('resync') ?? 0) > 0, JSON.stringify([...counts]));
 });
 
-t.test('a packet that misses its slot by under 10 ms is waited for, not lost', async (t) => {
+/** μ-law silence (0xFF): a quiet packet, a pause in the speech. */
+const quietPayload = (bytes: number): Buffer => Buffer.alloc(bytes, 0xff);
+
+t.test('in a pause, a packet that misses its slot by under 10 ms is waited for, not lost', async (t) => {
   // No jitter, 20 ms target: packet 20 arrives 15 ms behind time, 5 ms after the pull that
-  // needed its first half.
+  // needed its first half; the packets before it are a pause.
   const sent = stream(40);
+  for (let i = 12; i < 20; i++) sent[i]!.payload = quietPayload(160);
   sent[20]!.arrivalMs += 15;
   const { audio, statuses, markers } = play(sent, { minDelayMs: 20, maxDelayMs: 100 });
   t.equal(statuses.filter((s) => s === 'late').length, 0, 'not late');
@@ -309,19 +313,57 @@ t.test('a packet that misses its slot by under 10 ms is waited for, not lost', a
   t.notOk(without.markers.includes(41));
 });
 
-t.test('excess delay is given back once the jitter ends, partly for free at losses', async (t) => {
-  const r = rng(3);
-  // 12 s of 0-80 ms jitter raise the target; then 15 s without jitter but with a loss every
-  // 500 ms, long enough for the jittery part to leave the 10 s window.
-  const sent = stream(1350)
-    .map((s, i) => (i < 600 ? { ...s, arrivalMs: s.arrivalMs + r() * 80 } : s))
-    .filter((_, i) => i < 600 || i % 25 !== 0);
-  const { audio } = play(sent, { minDelayMs: 20, maxDelayMs: 300 });
-  const s = audio.stats();
-  t.ok(s.targetDelayMs <= 30, `target back down (${s.targetDelayMs})`);
-  t.ok(s.currentDelayMs <= s.targetDelayMs + 10, `delay followed (${s.currentDelayMs})`);
-  // About 70 ms of excess to give back in 10 ms steps: lost audio is skipped first, and real
-  // audio is only dropped when no loss came along for 0.5 s.
-  t.ok(s.skipped >= 5, `gaps closed instead of concealed (${s.skipped})`);
-  t.ok(s.dropped < 7, `fewer than 7 drops of real audio (${s.dropped})`);
-});
+t.test(
+  'in speech, a packet that misses its slot is concealed in place: nothing after it moves',
+  async (t) => {
+    const sent = stream(40);
+    sent[20]!.arrivalMs += 15;
+    const late = play(sent, { minDelayMs: 20, maxDelayMs: 100 });
+    const onTime = play(stream(40), { minDelayMs: 20, maxDelayMs: 100 });
+    t.equal(late.audio.stats().late, 1, 'the late packet is dropped');
+    t.equal(late.audio.stats().skipped, 0);
+    const after = (markers: number[]): number => markers.indexOf(50);
+    t.equal(
+      after(late.markers),
+      after(onTime.markers),
+      'the audio after it plays at the same time as without it',
+    );
+    t.same(
+      late.markers.slice(after(late.markers)),
+      onTime.markers.slice(after(onTime.markers)),
+      'and all of it, unchanged',
+    );
+  },
+);
+
+t.test(
+  'excess delay is given back once the jitter ends: in pauses, or by forced drops in sound that never pauses',
+  async (t) => {
+    const r = rng(3);
+    // 12 s of 0-80 ms jitter raise the target; then 15 s without jitter, with a 100 ms pause every
+    // 500 ms and a loss inside each pause, long enough for the jittery part to leave the 10 s window.
+    const paused = stream(1350)
+      .map((s, i) => (i < 600 ? { ...s, arrivalMs: s.arrivalMs + r() * 80 } : s))
+      .map((s, i) => (i >= 600 && i % 25 >= 20 ? { ...s, payload: quietPayload(160) } : s))
+      .filter((_, i) => i < 600 || i % 25 !== 22);
+    const { audio } = play(paused, { minDelayMs: 20, maxDelayMs: 300 });
+    const s = audio.stats();
+    t.ok(s.targetDelayMs <= 30, `target back down (${s.targetDelayMs})`);
+    t.ok(s.currentDelayMs <= s.targetDelayMs + 10, `delay followed (${s.currentDelayMs})`);
+    t.ok(
+      s.skipped + s.dropped >= 5,
+      `given back in the pauses (${s.skipped} gaps closed, ${s.dropped} quiet subframes dropped)`,
+    );
+    t.equal(s.forcedDrops, 0, 'no speech dropped');
+
+    // The same with no pause at all (loud sound throughout, a loss every 500 ms): the losses are
+    // concealed in place and the excess goes by forced drops, the first 5 s after it appears.
+    const r2 = rng(3);
+    const loud = stream(1750)
+      .map((x, i) => (i < 600 ? { ...x, arrivalMs: x.arrivalMs + r2() * 80 } : x))
+      .filter((_, i) => i < 600 || i % 25 !== 0);
+    const noPause = play(loud, { minDelayMs: 20, maxDelayMs: 300 }).audio.stats();
+    t.ok(noPause.currentDelayMs <= noPause.targetDelayMs + 10, `delay followed (${noPause.currentDelayMs})`);
+    t.ok(noPause.forcedDrops >= 1, `by forced drops (${noPause.forcedDrops})`);
+  },
+);
