@@ -37,6 +37,7 @@ export function buildCallServices(config: GrokSipConfig, parts: CallServicesPart
       ptimeMs: config.media.ptimeMs,
       jitter: config.media.jitter,
       rtpTimeoutSec: config.media.rtpTimeoutSec,
+      srtp: config.media.srtp,
       ...(config.media.recordings?.wav === true && { recordingsDir: config.media.recordings.dir }),
       ...(config.media.transcripts !== undefined && { transcriptsDir: config.media.transcripts.dir }),
     },

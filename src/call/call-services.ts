@@ -3,7 +3,7 @@
 import type { MediaClock } from '../media/media-clock.js';
 import type { PortPool } from '../media/port-pool.js';
 import type { Logger } from '../observability/logger.js';
-import type { CallCodec } from '../signaling/sdp/index.js';
+import type { CallCodec, SrtpPolicy } from '../signaling/sdp/index.js';
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { AgentRouter } from './routing.js';
 
@@ -32,6 +32,8 @@ export interface CallMediaSettings {
   readonly jitter: { readonly minDelayMs: number; readonly maxDelayMs: number; readonly lateCostMs?: number };
   /** 0 disables the RTP inactivity BYE. */
   readonly rtpTimeoutSec: number;
+  /** media.srtp (absent: off). */
+  readonly srtp?: SrtpPolicy;
   readonly recordingsDir?: string;
   readonly transcriptsDir?: string;
 }

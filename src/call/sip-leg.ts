@@ -43,6 +43,7 @@ export class SipLeg implements CallLeg {
         telephoneEventPayloadType: negotiated.telephoneEventPt,
       }),
       ...remoteOf(negotiated),
+      ...(negotiated.srtp !== undefined && { srtp: negotiated.srtp }),
       ptimeMs: 20,
       rtpTimeoutMs: options.rtpTimeoutSec * 1000,
       logger: log,
@@ -105,7 +106,14 @@ export class SipLeg implements CallLeg {
   #onReinvite(offer: ReinviteOffer): void {
     let negotiated: NegotiatedMedia | null;
     try {
-      negotiated = negotiate(parseSdp(offer.sdp), { codecs: [this.#negotiated.codec], ptimeMs: 20 });
+      // SRTP stays SRTP under our same key, plain stays plain (RFC 4568 §7.1.4).
+      const srtp = this.#negotiated.srtp;
+      negotiated = negotiate(parseSdp(offer.sdp), {
+        codecs: [this.#negotiated.codec],
+        ptimeMs: 20,
+        srtp: srtp === undefined ? 'off' : 'required',
+        ...(srtp !== undefined && { localCrypto: srtp.local }),
+      });
     } catch (err) {
       if (!(err instanceof SdpError)) throw err;
       negotiated = null;
@@ -114,6 +122,7 @@ export class SipLeg implements CallLeg {
     this.#negotiated = negotiated;
     this.#sdpVersion++;
     this.#rtp.setRemote(remoteOf(negotiated).remote);
+    if (negotiated.srtp !== undefined) this.#rtp.setSrtpRemoteKey(negotiated.srtp.remote);
     this.events.emit('muted', !mayReceive(negotiated));
     offer.respond(buildAnswer(negotiated, { ...this.#o.localMedia, sessionVersion: this.#sdpVersion }));
   }

@@ -40,7 +40,19 @@ export type RtpDropReason =
   | 'latch-probation'
   | 'ssrc-probation'
   | 'bad-rtcp'
-  | 'rtcp-foreign-source';
+  | 'rtcp-foreign-source'
+  | SrtpDropReason;
+
+/** SRTP/SRTCP datagrams that fail unprotect (srtp-context.ts; RFC 3711 §3.3). */
+export type SrtpDropReason =
+  | 'srtp-malformed'
+  | 'srtp-auth-failed'
+  | 'srtp-replayed'
+  | 'srtp-too-old'
+  | 'srtp-key-exhausted'
+  | 'srtp-bad-mki'
+  | 'srtp-too-many-ssrcs'
+  | 'srtp-crypto-error';
 
 export const rtpDropReasons: readonly RtpDropReason[] = [
   'too-large',
@@ -58,6 +70,14 @@ export const rtpDropReasons: readonly RtpDropReason[] = [
   'ssrc-probation',
   'bad-rtcp',
   'rtcp-foreign-source',
+  'srtp-malformed',
+  'srtp-auth-failed',
+  'srtp-replayed',
+  'srtp-too-old',
+  'srtp-key-exhausted',
+  'srtp-bad-mki',
+  'srtp-too-many-ssrcs',
+  'srtp-crypto-error',
 ];
 
 /** The RTP fields we read and write (RFC 3550 §5.1), the one list both directions share. */

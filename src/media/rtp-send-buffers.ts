@@ -5,13 +5,17 @@
 // libuv cannot complete at once (EAGAIN: the socket buffer is full) waits in libuv's queue
 // pointing at our bytes. So each buffer is in flight from send() to its callback; a burst of
 // sends in one tick takes one buffer each, and steady state is one or two per session.
+// With SRTP the packet is protected in place in the same buffer (room for the tag kept).
 import type { Socket } from 'node:dgram';
 import { writeRtpPacket, type RtpFields } from './rtp-datagram.js';
+import type { SrtpContext } from './srtp-context.js';
 
 interface SendBuffer {
   bytes: Buffer;
   /** `bytes` cut to the last packet's length, kept while the length repeats (it nearly always does). */
   packet: Buffer;
+  /** The same for the protected packet (SRTP). */
+  wire: Buffer;
   readonly done: (err: Error | null) => void;
 }
 
@@ -19,11 +23,18 @@ export class RtpSendBuffers {
   readonly #free: SendBuffer[] = [];
   readonly #capacity: number;
   readonly #onSent: (err: Error | null) => void;
+  readonly #srtp: SrtpContext | undefined;
+  readonly #trailer: number;
   #allocated = 0;
 
-  /** `capacity`: the usual packet size (12 + one ptime of payload); bigger packets get bigger buffers. */
-  constructor(capacity: number, onSent: (err: Error | null) => void) {
-    this.#capacity = capacity;
+  /**
+   * `capacity`: the usual packet size (12 + one ptime of payload); bigger packets get bigger
+   * buffers. `srtp`: protects each packet before it is sent.
+   */
+  constructor(capacity: number, onSent: (err: Error | null) => void, srtp?: SrtpContext) {
+    this.#srtp = srtp;
+    this.#trailer = srtp?.rtpTrailerBytes ?? 0;
+    this.#capacity = capacity + this.#trailer;
     this.#onSent = onSent;
   }
 
@@ -32,22 +43,38 @@ export class RtpSendBuffers {
     return this.#allocated;
   }
 
-  /** Writes `fields` as an RTP packet and sends it; returns the packet's length. */
+  /**
+   * Writes `fields` as an RTP packet and sends it; returns the length sent, or a negative SRTP
+   * status when protect refused it (nothing sent: key lifetime used up).
+   */
   send(socket: Socket, fields: RtpFields, port: number, address: string): number {
     const length = 12 + fields.payload.length;
     const buffer = this.#free.pop() ?? this.#allocate();
-    if (buffer.bytes.length < length) buffer.bytes = Buffer.allocUnsafeSlow(length);
+    if (buffer.bytes.length < length + this.#trailer)
+      buffer.bytes = Buffer.allocUnsafeSlow(length + this.#trailer);
     if (buffer.packet.length !== length || buffer.packet.buffer !== buffer.bytes.buffer) {
       buffer.packet = buffer.bytes.subarray(0, length);
     }
     writeRtpPacket(fields, buffer.packet);
+    let wire = buffer.packet;
+    if (this.#srtp !== undefined) {
+      const n = this.#srtp.protectRtp(buffer.bytes, length);
+      if (n < 0) {
+        this.#free.push(buffer);
+        return n;
+      }
+      if (buffer.wire.length !== n || buffer.wire.buffer !== buffer.bytes.buffer) {
+        buffer.wire = buffer.bytes.subarray(0, n);
+      }
+      wire = buffer.wire;
+    }
     try {
-      socket.send(buffer.packet, port, address, buffer.done);
+      socket.send(wire, port, address, buffer.done);
     } catch (err) {
       this.#free.push(buffer); // refused before anything was queued
       throw err;
     }
-    return length;
+    return wire.length;
   }
 
   #allocate(): SendBuffer {
@@ -57,6 +84,7 @@ export class RtpSendBuffers {
     const buffer: SendBuffer = {
       bytes,
       packet: bytes,
+      wire: bytes,
       done: (err) => {
         this.#free.push(buffer);
         this.#onSent(err);

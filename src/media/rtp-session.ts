@@ -10,6 +10,10 @@
 // parsing: rtp-latch.ts rule 3), well-formedness (rtp-datagram.ts), then the latch's learning and
 // SSRC rules. Probation packets of a source that is still being learned are dropped and counted
 // here but are not rejected input: every NATed call starts with a few of them.
+//
+// SRTP (options.srtp, keys from SDES): every datagram from the right source is unprotected in
+// place before it is parsed (a packet that fails its tag or replays is a drop of kind 'rtp', reason
+// srtp-*, and never reaches the latch); what we send is protected in the send buffer.
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +39,13 @@ import {
 import { RtpLatch, type LatchDecision, type UdpAddress } from './rtp-latch.js';
 import { RtpOutboundStream, type RtpOrigin } from './rtp-outbound-stream.js';
 import { RtpSendBuffers } from './rtp-send-buffers.js';
+import {
+  SrtpContext,
+  SrtpSession,
+  srtpRefusalOf,
+  type SrtpKeyParams,
+  type SrtpKeys,
+} from './srtp-context.js';
 
 export type { InboundRtpPacket, RtpDropReason } from './rtp-datagram.js';
 export type { UdpAddress } from './rtp-latch.js';
@@ -67,6 +78,8 @@ export interface RtpSessionOptions {
   logger?: Logger;
   /** Pins our random SSRC, sequence and timestamp origins (tests). */
   origin?: RtpOrigin;
+  /** SRTP keys (RTP/SAVP): ours protects what we send, the peer's what it sends. */
+  srtp?: SrtpKeys;
 }
 
 /**
@@ -134,6 +147,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly #dtmfReceiver = new DtmfReceiver();
   readonly #inbound = emptyInboundRtpPacket();
   readonly #sendBuffers: RtpSendBuffers;
+  readonly #srtpOut: SrtpContext | undefined;
+  #srtpIn: SrtpContext | undefined;
+  #srtpRemoteKey: SrtpKeyParams | undefined;
   #lastInboundMs: number;
   #rtpTimeoutMs: number;
   #timeoutTimer: NodeJS.Timeout | undefined;
@@ -178,8 +194,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       ptimeMs,
       origin: options.origin,
     });
+    const srtp = options.srtp === undefined ? undefined : new SrtpSession(options.srtp);
+    this.#srtpOut = srtp?.outbound;
+    this.#srtpIn = srtp?.inbound;
+    this.#srtpRemoteKey = options.srtp?.remote;
     // G.711: one byte per sample, so a ptime of payload is clockRate × ptime bytes.
-    this.#sendBuffers = new RtpSendBuffers(12 + (this.#clockRate * ptimeMs) / 1000, this.#onSendDone);
+    this.#sendBuffers = new RtpSendBuffers(
+      12 + (this.#clockRate * ptimeMs) / 1000,
+      this.#onSendDone,
+      this.#srtpOut,
+    );
     this.ssrc = this.#out.ssrc;
     this.#maxDatagramBytes = options.maxDatagramBytes ?? 1500;
     this.#rtpTimeoutMs = options.rtpTimeoutMs ?? 0;
@@ -193,8 +217,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       send: (bytes) => {
         const to = this.#latch.rtcpDestination;
         if (to === undefined) return false;
+        const wire = this.#protectRtcp(bytes);
+        if (wire === undefined) return false;
         this.#stats.rtcpOut++;
-        pair.rtcpSocket.send(bytes, to.port, to.address, this.#onSendDone);
+        pair.rtcpSocket.send(wire, to.port, to.address, this.#onSendDone);
         return true;
       },
     });
@@ -219,6 +245,24 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.#latch.setSignalled(remote);
   }
 
+  /**
+   * The peer's SRTP key of a re-INVITE's offer: a new key gets a new inbound context (RFC 4568
+   * §7.1.4: the offerer may re-key); the same one keeps the rollover counter and replay window.
+   */
+  setSrtpRemoteKey(key: SrtpKeyParams): void {
+    const current = this.#srtpRemoteKey;
+    if (this.#srtpIn === undefined || current === undefined) return;
+    const same =
+      current.suite === key.suite &&
+      Buffer.compare(current.keySalt, key.keySalt) === 0 &&
+      current.lifetime === key.lifetime &&
+      Buffer.compare(current.mki ?? Buffer.alloc(0), key.mki ?? Buffer.alloc(0)) === 0;
+    if (same) return;
+    this.#srtpIn = new SrtpContext(key);
+    this.#srtpRemoteKey = key;
+    this.#log.info({ suite: key.suite }, 'SRTP: the peer changed its key');
+  }
+
   /** E.g. 0 while the call is on hold and the peer legitimately sends nothing. */
   setRtpTimeoutMs(timeoutMs: number): void {
     this.#rtpTimeoutMs = timeoutMs;
@@ -239,6 +283,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const to = this.#latch.destination;
     if (to === undefined) return;
     const bytes = this.#sendBuffers.send(this.#pair.rtpSocket, packet, to.port, to.address);
+    if (bytes < 0) return this.#srtpRefusedOut(bytes);
     this.#stats.packetsOut++;
     this.#stats.bytesOut += bytes;
     this.#rtcp.rtpSent(packet.clockTs, packet.payload.length, nowMs);
@@ -256,6 +301,25 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    */
   sendDtmf(digits: string, options: DtmfSendOptions & { gapMs?: number } = {}): Promise<void> {
     return this.#out.queueDtmf(digits, options);
+  }
+
+  /** Our compound RTCP report, protected (SRTCP) when the call uses SRTP; undefined when refused. */
+  #protectRtcp(bytes: Buffer): Buffer | undefined {
+    if (this.#srtpOut === undefined) return bytes;
+    const wire = Buffer.allocUnsafe(bytes.length + this.#srtpOut.rtcpTrailerBytes);
+    bytes.copy(wire);
+    const n = this.#srtpOut.protectRtcp(wire, bytes.length);
+    if (n < 0) {
+      this.#srtpRefusedOut(n);
+      return undefined;
+    }
+    return wire.subarray(0, n);
+  }
+
+  /** Protect refused (our key's lifetime is used up): nothing is sent, said once. */
+  #srtpRefusedOut(status: number): void {
+    const reason = srtpRefusalOf(status);
+    if (this.#logOnce.first(`srtp-out:${reason}`)) this.#log.warn({ reason }, 'SRTP: not sending');
   }
 
   readonly #onSendDone = (err: Error | null): void => {
@@ -303,6 +367,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   #handleRtp(datagram: Buffer, from: RemoteInfo): void {
     if (this.#latch.isForeign(from)) return this.#drop('foreign-source', from);
+    const wireBytes = datagram.length;
+    if (this.#srtpIn !== undefined) {
+      if (datagram.length > this.#maxDatagramBytes) return this.#drop('too-large', from);
+      const n = this.#srtpIn.unprotectRtp(datagram, datagram.length);
+      if (n < 0) return this.#drop(srtpRefusalOf(n) as RtpDropReason, from);
+      datagram = datagram.subarray(0, n);
+    }
     const arrivalMs = performance.now();
     const parsed = this.#inbound;
     const refused = readRtpDatagram(datagram, arrivalMs, this.#accepted, this.#maxDatagramBytes, parsed);
@@ -312,7 +383,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const decision = this.#latch.accept(from, parsed.ssrc, parsed.seq);
     if (decision !== 'same' && this.#onLatchDecision(decision, from)) return;
     this.#stats.packetsIn++;
-    this.#stats.bytesIn += datagram.length;
+    this.#stats.bytesIn += wireBytes;
     this.#lastInboundMs = arrivalMs;
     this.#rtcp.rtpReceived(parsed.ssrc, parsed.seq, parsed.ts, arrivalMs, !isEvent);
     if (isEvent) {
@@ -355,6 +426,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const arrivalMs = performance.now();
     if (datagram.length > this.#maxDatagramBytes) return this.#drop('too-large', from);
     if (!this.#latch.isRtcpSource(from)) return this.#drop('rtcp-foreign-source', from);
+    if (this.#srtpIn !== undefined) {
+      const n = this.#srtpIn.unprotectRtcp(datagram, datagram.length);
+      if (n < 0) return this.#drop(srtpRefusalOf(n) as RtpDropReason, from);
+      datagram = datagram.subarray(0, n);
+    }
     let reports: RtcpReport[];
     try {
       reports = parseRtcpReport(datagram);

@@ -5,15 +5,19 @@ export {
   type CallCodec,
   type MediaDirection,
   type NegotiatedMedia,
+  type NegotiatedSrtp,
   type OfferedMLine,
   type RemoteCodec,
   type RemoteMedia,
+  type SrtpPolicy,
 } from './media-description.js';
+export { formatCryptoAttribute, freshCrypto, parseCryptoAttribute, type SdesCrypto } from './sdes-crypto.js';
 export { parseSdp } from './parse-sdp.js';
 export {
   buildAnswer,
   buildOffer,
   negotiate,
+  offeredCrypto,
   parseAnswer,
   type CodecPrefs,
   type LocalMedia,

@@ -1,6 +1,7 @@
 // Typed values for the one audio stream of a call, as offered by the peer (RemoteMedia) and as
 // agreed by offer/answer (NegotiatedMedia). Both signaling backends and the media layer speak
 // these types; sdp-transform's own types never leave src/signaling/sdp/.
+import type { SdesCrypto } from './sdes-crypto.js';
 
 /** A malformed or unusable session description (RFC 4566). The caller answers 400 or 488. */
 export class SdpError extends Error {
@@ -37,8 +38,10 @@ export interface RemoteMedia {
   readonly addressFamily: 'IP4' | 'IP6';
   /** RTP port; 0 means the peer rejected or disabled the stream (RFC 3264 §5.1). */
   readonly port: number;
-  /** e.g. `RTP/AVP`; we only do plain RTP. */
+  /** `RTP/AVP`, or `RTP/SAVP` with SDES keys (RFC 4568); other profiles are refused. */
   readonly protocol: string;
+  /** The usable a=crypto lines of the audio stream, in the offerer's order (sdes-crypto.ts). */
+  readonly crypto: readonly SdesCrypto[];
   /** Every payload type of the m= line with a known encoding, in the peer's preference order. */
   readonly codecs: readonly RemoteCodec[];
   /** RFC 4733 telephone-event at 8000 Hz if offered (any dynamic payload type), else the first one. */
@@ -71,10 +74,23 @@ export interface NegotiatedMedia {
   readonly direction: MediaDirection;
   /** The peer put us on hold: do not send audio to it. */
   readonly onHold: boolean;
+  /** SRTP (RTP/SAVP): our key (what we send under) and the peer's, with the tag agreed. */
+  readonly srtp?: NegotiatedSrtp;
   /** For an answer: the offer's m= lines, so the others are rejected with port 0 in place. */
   readonly mLineIndex?: number;
   readonly offeredMLines?: readonly OfferedMLine[];
 }
+
+/** SDES keys agreed by offer/answer (RFC 4568 §7): one suite, one tag, a key per direction. */
+export interface NegotiatedSrtp {
+  /** Our key, sent in our SDP: we protect what we send with it. */
+  readonly local: SdesCrypto;
+  /** The peer's key: we unprotect what it sends with it. */
+  readonly remote: SdesCrypto;
+}
+
+/** `media.srtp`: off refuses RTP/SAVP offers, required refuses RTP/AVP ones (488 either way). */
+export type SrtpPolicy = 'off' | 'optional' | 'required';
 
 /** Answer direction for an offered direction (RFC 3264 section 6.1). */
 export function answerDirection(offered: MediaDirection): MediaDirection {

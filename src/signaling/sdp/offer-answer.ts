@@ -1,4 +1,5 @@
-// RFC 3264 offer/answer for one plain-RTP G.711 audio stream plus RFC 4733 telephone-event.
+// RFC 3264 offer/answer for one G.711 audio stream plus RFC 4733 telephone-event, over plain RTP
+// (RTP/AVP) or SRTP with SDES keys (RTP/SAVP, RFC 4568; media.srtp decides which we take).
 // Both roles: answering a peer's offer (negotiate + buildAnswer) and offering ourselves for a
 // late-offer INVITE or an outbound call (buildOffer + parseAnswer).
 import { isIP } from 'node:net';
@@ -12,13 +13,20 @@ import {
   type MediaDirection,
   type NegotiatedMedia,
   type RemoteCodec,
+  type NegotiatedSrtp,
   type RemoteMedia,
+  type SrtpPolicy,
 } from './media-description.js';
+import { freshCrypto, inlineKeyParams, type SdesCrypto } from './sdes-crypto.js';
 
 export interface CodecPrefs {
   readonly codecs: readonly CallCodec[];
   /** Our packetisation when the peer states none (default 20). */
   readonly ptimeMs?: number;
+  /** media.srtp (default off: RTP/SAVP refused, as before SRTP existed). */
+  readonly srtp?: SrtpPolicy;
+  /** Our key so far (a re-INVITE): kept when the suite stays, so our stream is not re-keyed. */
+  readonly localCrypto?: SdesCrypto;
 }
 
 export interface LocalMedia {
@@ -36,6 +44,8 @@ export interface LocalOffer extends LocalMedia {
   readonly telephoneEventPt?: number;
   readonly ptimeMs?: number;
   readonly direction?: MediaDirection;
+  /** Our SDES keys, one a=crypto line each: the offer is RTP/SAVP when there are any. */
+  readonly crypto?: readonly SdesCrypto[];
 }
 
 const STATIC_PT: Readonly<Record<CallCodec, number>> = { PCMU: 0, PCMA: 8 };
@@ -52,8 +62,8 @@ const TELEPHONE_EVENT_FMTP = '0-16';
  */
 export function negotiate(remote: RemoteMedia, prefs: CodecPrefs): NegotiatedMedia | null {
   if (remote.port === 0) return null;
-  // Only plain RTP: SRTP (RTP/SAVP) or WebRTC profiles would need keys we do not have.
-  if (remote.protocol.toUpperCase() !== 'RTP/AVP') return null;
+  const srtp = negotiateSrtp(remote, prefs);
+  if (srtp === null) return null;
   const chosen = remote.codecs.find((c) => callCodecOf(c) !== null && prefs.codecs.includes(callCodecOf(c)!));
   if (chosen === undefined) return null;
   const events = remote.telephoneEvent;
@@ -70,9 +80,31 @@ export function negotiate(remote: RemoteMedia, prefs: CodecPrefs): NegotiatedMed
     remotePort: remote.port,
     direction: answerDirection(offered),
     onHold: remote.onHold,
+    ...(srtp !== undefined && { srtp }),
     mLineIndex: remote.mLineIndex,
     offeredMLines: remote.mLines,
   };
+}
+
+/**
+ * The profile decides (RFC 4568 §7.1): RTP/AVP is plain unless SRTP is required; RTP/SAVP gets
+ * SRTP unless it is off, with the first offered a=crypto line we can use and our own fresh key of
+ * its suite (§7.1.2: the answerer's key is its own, never the offerer's). Anything else (SAVPF,
+ * DTLS-SRTP's UDP/TLS/RTP/SAVP) is refused. undefined: plain RTP; null: no acceptable answer.
+ */
+function negotiateSrtp(remote: RemoteMedia, prefs: CodecPrefs): NegotiatedSrtp | undefined | null {
+  const policy = prefs.srtp ?? 'off';
+  const profile = remote.protocol.toUpperCase();
+  if (profile === 'RTP/AVP') return policy === 'required' ? null : undefined;
+  if (profile !== 'RTP/SAVP' || policy === 'off') return null;
+  const theirs = remote.crypto[0];
+  if (theirs === undefined) return null;
+  const kept = prefs.localCrypto;
+  const local =
+    kept !== undefined && kept.suite === theirs.suite
+      ? { tag: theirs.tag, suite: kept.suite, keySalt: kept.keySalt }
+      : freshCrypto(theirs.tag, theirs.suite);
+  return { local, remote: theirs };
 }
 
 /** The SDP answer for a negotiated offer; other offered m= lines are rejected with port 0. */
@@ -83,6 +115,7 @@ export function buildAnswer(n: NegotiatedMedia, local: LocalMedia): string {
     n.telephoneEventPt,
     n.ptimeMs,
     n.direction,
+    n.srtp === undefined ? [] : [n.srtp.local],
   );
   const offered = n.offeredMLines ?? [];
   const media =
@@ -96,6 +129,15 @@ export function buildAnswer(n: NegotiatedMedia, local: LocalMedia): string {
   return writeSession(local, media);
 }
 
+/**
+ * The keys of our own offer under media.srtp: required offers RTP/SAVP with both suites (fresh
+ * keys); optional and off offer plain RTP/AVP (best-effort SRTP would need RFC 5939).
+ */
+export function offeredCrypto(policy: SrtpPolicy | undefined): SdesCrypto[] {
+  if (policy !== 'required') return [];
+  return [freshCrypto(1, 'AES_CM_128_HMAC_SHA1_80'), freshCrypto(2, 'AES_CM_128_HMAC_SHA1_32')];
+}
+
 /** Our SDP offer (late-offer INVITE answered with 200 + offer, or an outbound INVITE). */
 export function buildOffer(local: LocalOffer): string {
   if (local.codecs.length === 0) throw new SdpError('an offer needs at least one codec');
@@ -106,7 +148,7 @@ export function buildOffer(local: LocalOffer): string {
   const codecs = local.codecs.map((codec) => ({ codec, pt: STATIC_PT[codec] }));
   const ptimeMs = local.ptimeMs ?? DEFAULT_PTIME_MS;
   return writeSession(local, [
-    audioMedia(local.port, codecs, eventPt, ptimeMs, local.direction ?? 'sendrecv'),
+    audioMedia(local.port, codecs, eventPt, ptimeMs, local.direction ?? 'sendrecv', local.crypto ?? []),
   ]);
 }
 
@@ -116,10 +158,15 @@ export function buildOffer(local: LocalOffer): string {
  */
 export function parseAnswer(
   text: string,
-  offer: { readonly codecs: readonly CallCodec[]; readonly ptimeMs?: number },
+  offer: {
+    readonly codecs: readonly CallCodec[];
+    readonly ptimeMs?: number;
+    readonly crypto?: readonly SdesCrypto[];
+  },
 ): NegotiatedMedia {
   const remote = parseSdp(text);
   if (remote.port === 0) throw new SdpError('the answer rejected the audio stream (port 0)');
+  const srtp = answeredSrtp(remote, offer.crypto ?? []);
   const chosen = remote.codecs.find((c) => callCodecOf(c) !== null && offer.codecs.includes(callCodecOf(c)!));
   if (chosen === undefined) {
     const names = remote.codecs.map((c) => c.name).join(', ') || 'none';
@@ -137,7 +184,23 @@ export function parseAnswer(
     remotePort: remote.port,
     direction: answerDirection(unspecified ? withoutReceive(remote.direction) : remote.direction),
     onHold: remote.onHold,
+    ...(srtp !== undefined && { srtp }),
   };
+}
+
+/** The answer to our RTP/SAVP offer echoes the tag of one of our lines with its own key (RFC 4568 §7.1.3). */
+function answeredSrtp(remote: RemoteMedia, offered: readonly SdesCrypto[]): NegotiatedSrtp | undefined {
+  const savp = remote.protocol.toUpperCase() === 'RTP/SAVP';
+  if (offered.length === 0) {
+    if (savp) throw new SdpError('the answer is RTP/SAVP to our RTP/AVP offer');
+    return undefined;
+  }
+  if (!savp) throw new SdpError(`the answer is ${remote.protocol} to our RTP/SAVP offer`);
+  for (const theirs of remote.crypto) {
+    const ours = offered.find((c) => c.tag === theirs.tag && c.suite === theirs.suite);
+    if (ours !== undefined) return { local: ours, remote: theirs };
+  }
+  throw new SdpError('the answer has no a=crypto line matching one of ours');
 }
 
 function callCodecOf(c: RemoteCodec): CallCodec | null {
@@ -170,6 +233,7 @@ function audioMedia(
   eventPt: number | undefined,
   ptimeMs: number,
   direction: MediaDirection,
+  crypto: readonly SdesCrypto[],
 ): WritableMedia {
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new RangeError(`local RTP port ${port} is not 1–65535`);
@@ -186,12 +250,15 @@ function audioMedia(
   return {
     type: 'audio',
     port,
-    protocol: 'RTP/AVP',
+    protocol: crypto.length > 0 ? 'RTP/SAVP' : 'RTP/AVP',
     payloads: rtp.map((r) => r.payload).join(' '),
     rtp,
     fmtp,
     ptime: ptimeMs,
     direction,
+    ...(crypto.length > 0 && {
+      crypto: crypto.map((c) => ({ id: c.tag, suite: c.suite, config: inlineKeyParams(c) })),
+    }),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type RemoteCodec,
   type RemoteMedia,
 } from './media-description.js';
+import { parseCryptoAttribute, type SdesCrypto } from './sdes-crypto.js';
 
 /** Far above any real offer (a few hundred bytes); bounds parsing work on hostile input. */
 const MAX_SDP_BYTES = 64 * 1024;
@@ -57,8 +58,10 @@ export function parseSdp(text: string): RemoteMedia {
 
   const originMatch = lines.map((line) => O_LINE.exec(line)).find((m) => m !== null);
   const rawMLines: RawMLine[] = [];
-  for (const line of lines) {
+  const mLineAt: number[] = [];
+  for (const [at, line] of lines.entries()) {
     if (!line.startsWith('m=')) continue;
+    mLineAt.push(at);
     const m = M_LINE.exec(line);
     if (m === null) throw new SdpError(`malformed m= line ${JSON.stringify(line.slice(0, 80))}`);
     const port = Number(m[2]);
@@ -90,6 +93,13 @@ export function parseSdp(text: string): RemoteMedia {
   const telephoneEvent = events.find((c) => c.clockRate === 8000) ?? events[0];
 
   const direction: MediaDirection = media.direction ?? session.direction ?? 'sendrecv';
+  // a=crypto is media-level only (RFC 4568 §9.1); read from the lines because sdp-transform
+  // keeps one session parameter per line.
+  const section = lines.slice(mLineAt[audioIndex]! + 1, mLineAt[audioIndex + 1] ?? lines.length);
+  const crypto = section
+    .filter((line) => line.startsWith('a=crypto:'))
+    .map((line) => parseCryptoAttribute(line.slice('a=crypto:'.length)))
+    .filter((c): c is SdesCrypto => c !== undefined);
   const unspecified = address === '0.0.0.0' || address === '::';
 
   return {
@@ -97,6 +107,7 @@ export function parseSdp(text: string): RemoteMedia {
     addressFamily: family === 6 ? 'IP6' : 'IP4',
     port: raw.port,
     protocol: raw.protocol,
+    crypto,
     codecs,
     ...(telephoneEvent !== undefined && { telephoneEvent }),
     ...(validMs(media.ptime) && { ptimeMs: media.ptime }),
