@@ -11,11 +11,21 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const outDir = path.join(root, 'build-bench');
 mkdirSync(outDir, { recursive: true });
 
-if (!existsSync('/usr/include/speex/speex_resampler.h') && process.getuid?.() === 0) {
+// The references: speexdsp (resampler, jitter buffer) and libsrtp2 (bench/srtp.cc).
+const references = [
+  ['/usr/include/speex/speex_resampler.h', 'libspeexdsp-dev'],
+  ['/usr/include/srtp2/srtp.h', 'libsrtp2-dev'],
+].filter(([header]) => !existsSync(header));
+if (references.length > 0 && process.getuid?.() === 0) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  spawnSync('apt-get', ['install', '-y', '-qq', 'libspeexdsp-dev'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', '-qq', ...references.map(([, pkg]) => pkg)], {
+    stdio: 'inherit',
+    env,
+  });
 }
+// Libraries a bench needs beyond speexdsp.
+const extraLibs = { 'srtp.cc': ['-lsrtp2'] };
 
 const coreSources = readFileSync(path.join(root, 'native', 'sources.txt'), 'utf8')
   .split(/\r?\n/)
@@ -49,6 +59,7 @@ for (const file of benches) {
       path.join(root, 'bench', file),
       ...coreSources,
       '-lspeexdsp',
+      ...(extraLibs[file] ?? []),
       ...openssl.link,
       '-o',
       exe,
