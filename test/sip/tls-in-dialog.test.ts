@@ -1,10 +1,14 @@
-// Requests we send in a dialog that came over TLS: a REFER (transfer to a sips: target) and our
-// BYE leave on the connection the call came in on. The caller's Contact and Via name a port
-// where nothing listens (a TLS phone behind NAT, or one that only connects out), so only reuse
-// of its connection (RFC 3261 §18.2.1 aliases by Via sent-by) can reach it.
+// Requests we send over TLS. In a dialog that came over TLS, a REFER (transfer to a sips:
+// target) and our BYE leave on the connection the call came in on: the caller's Contact and Via
+// name a port where nothing listens (a TLS phone behind NAT, or one that only connects out), so
+// only reuse of its connection (RFC 3261 §18.2.1 aliases by Via sent-by) can reach it. A call we
+// place to a sips: target (a TLS trunk) goes over TLS, the callee's certificate checked against
+// the target's host, and is refused when it names another host.
 import t from 'tap';
 import type { Dialog, ReferOutcome } from '../../src/signaling/signaling-backend.js';
-import { answerFor, startEndpoint } from './support/sip-endpoint.js';
+import { OutboundCallError } from '../../src/signaling/embedded/outbound-call.js';
+import { rejectedInputs } from '../../src/observability/rejected-input.js';
+import { answerCalls, answerFor, startEndpoint } from './support/sip-endpoint.js';
 import { header, offer, request, statusOf } from './support/raw-sip.js';
 import { makeTestPki } from './support/test-certificates.js';
 import { openTlsPeer } from './support/tls-peer.js';
@@ -110,3 +114,85 @@ t.test('REFER and BYE from us go out on the TLS connection the call came in on',
   await hangup;
   t.notOk(peer.closed(), 'the connection stays open');
 });
+
+t.test(
+  'a call we place to a sips: target goes over TLS; a certificate for another name is refused',
+  async (t) => {
+    const pki = makeTestPki(t);
+    const caller = await startEndpoint(t, EP + 10, {
+      listen: [
+        { transport: 'udp', address: '127.0.0.1', port: EP + 10 },
+        {
+          transport: 'tls',
+          address: '127.0.0.1',
+          port: EP_TLS + 10,
+          ...pki.issue('caller', 'IP:127.0.0.1'),
+          ca: pki.ca,
+        },
+      ],
+    });
+    const callee = await startEndpoint(t, EP + 20, {
+      listen: [
+        { transport: 'udp', address: '127.0.0.1', port: EP + 20 },
+        {
+          transport: 'tls',
+          address: '127.0.0.1',
+          port: EP_TLS + 20,
+          ...pki.issue('callee', 'IP:127.0.0.1'),
+          ca: pki.ca,
+        },
+      ],
+    });
+    const log = answerCalls(callee);
+    // A TLS client that claims the callee's address in its Via (an alias a TCP peer may use for
+    // connection reuse) must not get the call: TLS never reuses a connection by Via alias.
+    const impostor = await openTlsPeer(t, { port: EP_TLS + 10, ca: pki.caPem });
+    impostor.send(
+      request(
+        {
+          method: 'OPTIONS',
+          uri: `sip:x@127.0.0.1:${EP_TLS + 10}`,
+          branch: 'z9hG4bK-imp',
+          callId: 'imp',
+          cseq: 1,
+          transport: 'TLS',
+        },
+        EP_TLS + 20,
+      ),
+    );
+    await impostor.waitFor((m) => m.includes('imp'));
+    const placed = await caller.placeCall({
+      target: `sips:trunk@127.0.0.1:${EP_TLS + 20}`,
+      offerSdp: offer('g711', 40100),
+    });
+    t.equal(log.calls[0]?.source.transport, 'tls', 'the callee got the INVITE over TLS');
+    t.notOk(
+      impostor.received.some((m) => m.startsWith('INVITE ')),
+      'not the client that claimed its address',
+    );
+    t.match(
+      log.calls[0]?.header('contact') ?? '',
+      new RegExp(`<sips:[^@]+@127\\.0\\.0\\.1:${EP_TLS + 10}[>;]`),
+      'our Contact is sips: (§8.1.1.8)',
+    );
+    t.match(placed.remoteSdp, /m=audio/, 'answered');
+    await placed.dialog.hangup();
+    t.same(log.ended, ['remote-bye'], 'our BYE reached the callee over TLS');
+
+    // "localhost" resolves to 127.0.0.1, but the callee's certificate names only IP:127.0.0.1.
+    const before = rejectedInputs.count('tls');
+    const refused = await caller
+      .placeCall({
+        target: `sips:trunk@localhost:${EP_TLS + 20}`,
+        offerSdp: offer('g711', 40102),
+        timeoutMs: 5000,
+      })
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    t.ok(refused instanceof OutboundCallError, `the call fails: ${String(refused)}`);
+    t.equal(log.calls.length, 1, 'no INVITE reached the callee');
+    t.equal(rejectedInputs.count('tls'), before + 1, 'the refused handshake is counted');
+  },
+);

@@ -1,6 +1,7 @@
 // Which UDP listener each call came in on (Call-ID → local port), so our in-dialog requests of
 // that call leave from the same socket, naming it in Via and Contact (several UDP listeners:
-// docs/configuration.md `sip.listen`). Bounded: the 10,000 calls heard from most recently.
+// docs/configuration.md `sip.listen`); also which TLS connection (Call-ID → connection key,
+// node-transport.ts). Bounded: the 10,000 calls heard from most recently.
 import { detached } from './sip-message-text.js';
 
 const MAX_CALLS = 10_000;

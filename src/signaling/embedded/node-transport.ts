@@ -82,6 +82,11 @@ export class NodeTransport implements Transport {
   /** Via branch of a received request → where it came from (for the responses). */
   readonly #branches = new Map<string, { from: Received; atMs: number; sips: boolean }>();
   readonly #callListeners = new CallListeners();
+  /**
+   * The TLS connection each call's requests came in on: our requests of that call to the same
+   * address go back on it (a TLS phone may name a port in its Contact where nothing listens).
+   */
+  readonly #callConnections = new CallListeners();
   /** Via host we wrote instead of sip.js's (dual stack) → sip.js's, restored on responses. */
   readonly #viaHostSwaps = new Map<string, string>();
   #state: TransportState = TransportState.Disconnected;
@@ -204,7 +209,7 @@ export class NodeTransport implements Transport {
     writeTopVia(head, { ...via, host: viaHost, protocol: hop.transport.toUpperCase(), port: localPort });
     this.#fixContact(head, hop.transport, localPort, host, hop.sips);
     const text = joinMessage(head);
-    const from = hop.transport === 'udp' ? String(localPort) : undefined;
+    const from = hop.transport === 'udp' ? String(localPort) : this.#callConnectionTo(head, resolved);
     // TLS: the server's certificate must name the URI's host (an IP literal: its IP, checked by Node).
     const servername = isIP(hop.host) === 0 ? hop.host : undefined;
     await this.#deliver(text, resolved, from, servername);
@@ -216,6 +221,13 @@ export class NodeTransport implements Transport {
         () => void this.#deliver(text, resolved, from).catch(ignore('sip-transport.timer-a-e-resend')),
       );
     }
+  }
+
+  /** The TLS connection this request's call came in on, if it leads to the request's next hop. */
+  #callConnectionTo(head: MessageHead, hop: NextHop): string | undefined {
+    if (hop.transport !== 'tls') return undefined;
+    const key = this.#callConnections.get(findHeader(head, 'call-id'));
+    return key !== undefined && this.sockets.remoteAddressOf(key) === hop.host ? key : undefined;
   }
 
   /**
@@ -363,12 +375,8 @@ export class NodeTransport implements Transport {
       const sips = /^\S+\s+sips:/i.test(head.startLine);
       this.#branches.set(branch, { from, atMs: Date.now(), sips });
       if (from.transport === 'udp') this.#callListeners.remember(findHeader(head, 'call-id'), from.via);
-      else
-        this.sockets.alias(
-          from.transport,
-          `${via.host}:${via.port ?? (from.transport === 'tls' ? 5061 : 5060)}`,
-          from.via,
-        );
+      else if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
+      else this.#callConnections.remember(findHeader(head, 'call-id'), from.via);
       if (isAck) this.retransmitter.ackReceived(branch);
     }
     const rewritten = joinMessage(head);

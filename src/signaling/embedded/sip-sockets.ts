@@ -27,6 +27,7 @@ export interface Received extends SourceAddress {
 
 interface Connection {
   readonly socket: TcpSocket;
+  readonly transport: StreamTransport;
   readonly framer: SipStreamFramer;
   lastActivityMs: number;
   /** When the message now arriving began (or the connection opened), undefined between messages. */
@@ -189,9 +190,15 @@ export class SipSockets {
   }
 
   /**
-   * Writes on `connectionKey` if it is open, else on a connection to host:port over `transport`
+   * Writes on `connectionKey` if it is open and of `transport`, else on a connection to host:port
    * (reused or new). `servername` is the name a TLS server's certificate must carry (the URI's
    * host before DNS; undefined for an IP literal, then the IP is checked).
+   *
+   * TLS reuses only a connection we opened and verified for that same name or IP, or the one
+   * `connectionKey` names (the request's or the call's own, node-transport.ts): never one found
+   * by a Via sent-by alias, which any client could claim (RFC 5923 §5 asks for a certificate
+   * match first; we do not check clients' names), nor one verified for another name at the
+   * same address.
    */
   async sendStream(
     transport: StreamTransport,
@@ -201,20 +208,27 @@ export class SipSockets {
     connectionKey?: string,
     servername?: string,
   ): Promise<void> {
-    const key = connectionKeyOf(transport, host, port);
-    let conn =
-      (connectionKey === undefined ? undefined : this.#connections.get(connectionKey)) ??
-      this.#connections.get(key) ??
-      this.#connections.get(this.#aliases.get(key) ?? '');
+    const given = connectionKey === undefined ? undefined : this.#connections.get(connectionKey);
+    let conn = given?.transport === transport ? given : undefined;
+    if (transport === 'tcp') {
+      const key = connectionKeyOf('tcp', host, port);
+      conn ??= this.#connections.get(key) ?? this.#connections.get(this.#aliases.get(key) ?? '');
+    } else {
+      conn ??= this.#connections.get(connectionKeyOf('tls', host, port, servername));
+    }
     conn ??= await this.#connect(transport, host, port, servername);
     conn.lastActivityMs = Date.now();
     conn.socket.write(text);
   }
 
-  /** Remember that a peer whose Via says `sentBy` is reachable on this connection (reuse, §18.2.1). */
-  alias(transport: StreamTransport, sentBy: string, connectionKey: string): void {
-    if (this.#connections.has(connectionKey))
-      this.#aliases.set(transport === 'tls' ? `tls:${sentBy}` : sentBy, connectionKey);
+  /** Remember that a TCP peer whose Via says `sentBy` is reachable on this connection (reuse, §18.2.1). */
+  alias(sentBy: string, connectionKey: string): void {
+    if (this.#connections.get(connectionKey)?.transport === 'tcp') this.#aliases.set(sentBy, connectionKey);
+  }
+
+  /** Remote address of an open connection (a call's connection is used only towards that address). */
+  remoteAddressOf(connectionKey: string): string | undefined {
+    return this.#connections.get(connectionKey)?.socket.remoteAddress;
   }
 
   get connectionCount(): number {
@@ -320,7 +334,7 @@ export class SipSockets {
       socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', reject);
-        resolve(this.#adopt(socket, transport));
+        resolve(this.#adopt(socket, transport, connectionKeyOf(transport, host, port, servername)));
       });
       socket.once('error', (err: Error) => {
         clearTimeout(timer);
@@ -352,10 +366,12 @@ export class SipSockets {
     this.#adopt(socket, transport).partialSinceMs = Date.now();
   }
 
-  #adopt(socket: TcpSocket, transport: StreamTransport): Connection {
-    const key = connectionKeyOf(transport, socket.remoteAddress ?? '', socket.remotePort ?? 0);
+  /** `key`: where sendStream finds it (default the remote address: an inbound connection). */
+  #adopt(socket: TcpSocket, transport: StreamTransport, key?: string): Connection {
+    key ??= connectionKeyOf(transport, socket.remoteAddress ?? '', socket.remotePort ?? 0);
     const conn: Connection = {
       socket,
+      transport,
       framer: new SipStreamFramer(this.#limits.maxMessageBytes),
       lastActivityMs: Date.now(),
       partialSinceMs: undefined,
@@ -385,7 +401,7 @@ export class SipSockets {
     });
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
-      this.#connections.delete(key);
+      if (this.#connections.get(key) === conn) this.#connections.delete(key);
       for (const [alias, target] of this.#aliases) if (target === key) this.#aliases.delete(alias);
     });
     return conn;
@@ -402,7 +418,7 @@ export class SipSockets {
         this.#events.garbage('no whole message within the TCP message timeout', {
           address: conn.socket.remoteAddress ?? '',
           port: conn.socket.remotePort ?? 0,
-          transport: key.startsWith('tls:') ? 'tls' : 'tcp',
+          transport: conn.transport,
           via: key,
         });
         conn.socket.destroy();
@@ -411,9 +427,18 @@ export class SipSockets {
   }
 }
 
-/** TLS connections are keyed apart from TCP ones to the same address (never reused for each other). */
-function connectionKeyOf(transport: StreamTransport, host: string, port: number): string {
-  return transport === 'tls' ? `tls:${host}:${port}` : `${host}:${port}`;
+/**
+ * TLS connections are keyed apart from TCP ones to the same address (never reused for each
+ * other), and an outbound one by the name its server's certificate was checked for too.
+ */
+function connectionKeyOf(
+  transport: StreamTransport,
+  host: string,
+  port: number,
+  servername?: string,
+): string {
+  if (transport === 'tcp') return `${host}:${port}`;
+  return servername === undefined ? `tls:${host}:${port}` : `tls:${servername}@${host}:${port}`;
 }
 
 function listen(server: Server, spec: ListenerSpec): Promise<number> {
