@@ -324,3 +324,19 @@ t.test('a stream that breaks the protocol ends only its own call', async (t) => 
     'the two started bad streams end with stream-error; the good one by its stop',
   );
 });
+
+t.test('drain: new calls are turned away, live streams end with shutdown', async (t) => {
+  const { app, records } = await startStreamApp(t, config);
+  const client = await placeCall('+15550100');
+  await waitFor('the agent session', () => app.localAgent!.openConnections() === 1);
+  const talking = client.silence(1000);
+  const drained = app.drain(200);
+  const params = { AccountSid: accountSid, CallSid: 'CA-late', From: '+15550199', To: '+15550100' };
+  const late = await postVoiceWebhook(voiceUrl, params, signTwilio(authToken, voiceUrl, params));
+  t.match(late.body, /<Reject reason="busy"\/>/, 'a call while draining is rejected busy');
+  await drained;
+  await talking;
+  const closed = await client.closed;
+  t.equal(closed.code, 1000, 'we closed the live stream');
+  t.equal(records[0]?.endReason, 'shutdown', 'its record says shutdown');
+});
