@@ -6,24 +6,9 @@
 import { inspect } from 'node:util';
 import { native } from './native-addon.js';
 import type { RawSrtpContext } from './bindings/srtp-binding.js';
+import { srtpKeySaltBytes, srtpSuites, type SrtpKeyParams, type SrtpSuite } from './srtp-suites.js';
 
-/** The SDES suites we implement (RFC 4568 §6.2). */
-export const srtpSuites = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const;
-export type SrtpSuite = (typeof srtpSuites)[number];
-
-/** Master key and salt bytes of both suites: 16 + 14. */
-export const srtpKeySaltBytes = 30;
-
-/** One direction's master key as signalled in an a=crypto line. */
-export interface SrtpKeyParams {
-  readonly suite: SrtpSuite;
-  /** Master key || master salt, 30 bytes. */
-  readonly keySalt: Uint8Array;
-  /** Key lifetime in packets (the a=crypto lifetime parameter); undefined: RFC 3711's maximum. */
-  readonly lifetime?: number | undefined;
-  /** The MKI the peer puts on each packet (a=crypto "|MKI:length"); undefined: none. */
-  readonly mki?: Uint8Array | undefined;
-}
+export { srtpKeySaltBytes, srtpSuites, type SrtpKeyParams, type SrtpSuite } from './srtp-suites.js';
 
 /** Why a packet was refused (native SrtpStatus names). */
 export type SrtpRefusal =

@@ -10,12 +10,7 @@
 // unusable and skipped, so an offer with only such lines gets 488. WSH (a window size hint,
 // §6.3.7) is accepted: our window is 64, the minimum it may ask for.
 import { randomBytes } from 'node:crypto';
-import {
-  srtpKeySaltBytes,
-  srtpSuites,
-  type SrtpKeyParams,
-  type SrtpSuite,
-} from '../../media/srtp-context.js';
+import { srtpKeySaltBytes, srtpSuites, type SrtpKeyParams, type SrtpSuite } from '../../media/srtp-suites.js';
 
 /** One usable a=crypto line. */
 export interface SdesCrypto extends SrtpKeyParams {
