@@ -16,6 +16,7 @@
 // the RFC 8285 elements of a header extension, on the rare packet that has one.
 import { RtpPacket } from 'rtp.js/packets';
 import { nodeBufferToDataView } from 'rtp.js/utils';
+import { srtpInboundRefusals, type SrtpInboundRefusal } from './srtp-suites.js';
 
 /** Why a datagram on the RTP port is not a packet we can use (rtp-datagram.ts decides). */
 export type RtpMalformation =
@@ -44,15 +45,7 @@ export type RtpDropReason =
   | SrtpDropReason;
 
 /** SRTP/SRTCP datagrams that fail unprotect (srtp-context.ts; RFC 3711 §3.3). */
-export type SrtpDropReason =
-  | 'srtp-malformed'
-  | 'srtp-auth-failed'
-  | 'srtp-replayed'
-  | 'srtp-too-old'
-  | 'srtp-key-exhausted'
-  | 'srtp-bad-mki'
-  | 'srtp-too-many-ssrcs'
-  | 'srtp-crypto-error';
+export type SrtpDropReason = SrtpInboundRefusal;
 
 export const rtpDropReasons: readonly RtpDropReason[] = [
   'too-large',
@@ -70,14 +63,7 @@ export const rtpDropReasons: readonly RtpDropReason[] = [
   'ssrc-probation',
   'bad-rtcp',
   'rtcp-foreign-source',
-  'srtp-malformed',
-  'srtp-auth-failed',
-  'srtp-replayed',
-  'srtp-too-old',
-  'srtp-key-exhausted',
-  'srtp-bad-mki',
-  'srtp-too-many-ssrcs',
-  'srtp-crypto-error',
+  ...srtpInboundRefusals,
 ];
 
 /** The RTP fields we read and write (RFC 3550 §5.1), the one list both directions share. */

@@ -6,23 +6,21 @@
 import { inspect } from 'node:util';
 import { native } from './native-addon.js';
 import type { RawSrtpContext } from './bindings/srtp-binding.js';
-import { srtpKeySaltBytes, srtpSuites, type SrtpKeyParams, type SrtpSuite } from './srtp-suites.js';
+import {
+  srtpKeySaltBytes,
+  srtpSuites,
+  type SrtpKeyParams,
+  type SrtpRefusal,
+  type SrtpSuite,
+} from './srtp-suites.js';
 
-export { srtpKeySaltBytes, srtpSuites, type SrtpKeyParams, type SrtpSuite } from './srtp-suites.js';
-
-/** Why a packet was refused (native SrtpStatus names). */
-export type SrtpRefusal =
-  | 'srtp-malformed'
-  | 'srtp-no-room'
-  | 'srtp-auth-failed'
-  | 'srtp-replayed'
-  | 'srtp-too-old'
-  | 'srtp-key-exhausted'
-  | 'srtp-bad-mki'
-  | 'srtp-too-many-ssrcs'
-  | 'srtp-crypto-error';
-
-export const srtpRefusals: readonly SrtpRefusal[] = native.srtpStatusNames.slice(1) as SrtpRefusal[];
+export {
+  srtpKeySaltBytes,
+  srtpSuites,
+  type SrtpKeyParams,
+  type SrtpRefusal,
+  type SrtpSuite,
+} from './srtp-suites.js';
 
 /** The reason of a negative result of protect / unprotect. */
 export function srtpRefusalOf(status: number): SrtpRefusal {

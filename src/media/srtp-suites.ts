@@ -18,3 +18,19 @@ export interface SrtpKeyParams {
   /** The MKI the peer puts on each packet (a=crypto "|MKI:length"); undefined: none. */
   readonly mki?: Uint8Array | undefined;
 }
+
+/** Why an incoming SRTP/SRTCP packet was refused (the native SrtpStatus names). */
+export const srtpInboundRefusals = [
+  'srtp-malformed',
+  'srtp-auth-failed',
+  'srtp-replayed',
+  'srtp-too-old',
+  'srtp-key-exhausted',
+  'srtp-bad-mki',
+  'srtp-too-many-ssrcs',
+  'srtp-crypto-error',
+] as const;
+export type SrtpInboundRefusal = (typeof srtpInboundRefusals)[number];
+
+/** Why protect or unprotect refused a packet: protect may also lack room for the trailer. */
+export type SrtpRefusal = SrtpInboundRefusal | 'srtp-no-room';

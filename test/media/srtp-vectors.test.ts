@@ -5,6 +5,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { native } from '../../src/media/native-addon.js';
 import { SrtpContext, srtpRefusalOf, type SrtpSuite } from '../../src/media/srtp-context.js';
+import { srtpInboundRefusals } from '../../src/media/srtp-suites.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const upper = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
@@ -201,6 +202,10 @@ t.test('key lifetime: the packet after the last one allowed is refused both ways
   const late = pair('AES_CM_128_HMAC_SHA1_80');
   const fourth = protect(late.sender, rtp(4).subarray(0, 172));
   t.equal(srtpRefusalOf(receiver.unprotectRtp(fourth, fourth.length)), 'srtp-key-exhausted');
+});
+
+t.test('the native status names are the reasons TS knows', async (t) => {
+  t.same([...native.srtpStatusNames].sort(), ['ok', 'srtp-no-room', ...srtpInboundRefusals].sort());
 });
 
 t.test('keys stay out of logs: JSON and inspect show the suite only', async (t) => {
