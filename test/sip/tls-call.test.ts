@@ -20,6 +20,9 @@ const HTTP_PORT = 36002;
 const MUTUAL_TLS_PORT = 36003;
 const RTP_MIN = 36100;
 let rtpPort = 0;
+/** sip.limits.tcpMessageTimeoutSec, which bounds the TLS handshake too. */
+const HANDSHAKE_SEC = 2;
+const MAX_CONNECTIONS = 8;
 
 t.setTimeout(90_000);
 
@@ -98,6 +101,7 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
     sipPort: UDP_PORT,
     httpPort: HTTP_PORT,
     rtpMin: RTP_MIN,
+    sipYaml: `  limits: { tcpMessageTimeoutSec: ${HANDSHAKE_SEC}, maxTcpConnections: ${MAX_CONNECTIONS} }`,
     listeners: [
       `{ transport: tls, address: 127.0.0.1, port: ${TLS_PORT}, cert: '${live.cert}', key: '${live.key}' }`,
       `{ transport: tls, address: 127.0.0.1, port: ${MUTUAL_TLS_PORT}, cert: '${live.cert}', key: '${live.key}', ca: '${pki.ca}', requireClientCert: true }`,
@@ -159,6 +163,56 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
       const byeOk = await bye(before, contactUri, callId, toTag);
       t.equal(statusOf(byeOk ?? ''), 200, 'the call made before the reload ends normally with BYE → 200');
       t.ok(gs.alive(), 'process alive');
+
+      // A renewal copied half-way (a key that does not match the certificate): the reload fails
+      // and says so; the certificate in use stays.
+      copyFileSync(first.key, live.key);
+      gs.child.kill('SIGHUP');
+      await until(() => gs.output().includes('TLS reload failed'), 5000);
+      t.match(gs.output(), /TLS reload failed, previous certificates stay/, 'a bad pair is refused');
+      const still = await openTlsPeer(t, { port: TLS_PORT, ca: pki.caPem });
+      t.equal(still.serverCertificate.fingerprint256, newPrint, 'the previous certificate is still served');
+      copyFileSync(renewed.key, live.key);
+    },
+  );
+
+  await t.test(
+    '(b2) the handshake is bounded in time; handshakes in progress count against maxTcpConnections',
+    async (t) => {
+      const silent = tcpConnect({ host: '127.0.0.1', port: TLS_PORT });
+      silent.on('error', () => undefined);
+      const started = Date.now();
+      await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+      const ms = Date.now() - started;
+      t.ok(
+        ms >= HANDSHAKE_SEC * 1000 - 300 && ms < HANDSHAKE_SEC * 1000 + 2000,
+        `a silent client is cut off after ${ms} ms`,
+      );
+
+      const idle = [];
+      for (let i = 0; i < MAX_CONNECTIONS; i++) {
+        const socket = tcpConnect({ host: '127.0.0.1', port: TLS_PORT });
+        socket.on('error', () => undefined);
+        await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+        idle.push(socket);
+      }
+      const streamBefore = await gs.metric('grok_sip_rejected_input_total', 'kind="sip-stream"');
+      const extra = tcpConnect({ host: '127.0.0.1', port: TLS_PORT });
+      extra.on('error', () => undefined);
+      const extraClosedMs = await new Promise<number>((resolve) => {
+        const at = Date.now();
+        extra.once('close', () => resolve(Date.now() - at));
+      });
+      t.ok(extraClosedMs < 1000, `connection ${MAX_CONNECTIONS + 1} closed at once (${extraClosedMs} ms)`);
+      t.equal(
+        await gs.metric('grok_sip_rejected_input_total', 'kind="sip-stream"'),
+        streamBefore + 1,
+        'counted as sip-stream (over maxTcpConnections)',
+      );
+      for (const socket of idle) socket.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const peer = await openTlsPeer(t, { port: TLS_PORT, ca: pki.caPem });
+      t.ok(peer.serverCertificate.fingerprint256, 'a TLS client gets in once they are gone');
     },
   );
 

@@ -61,9 +61,11 @@ export class SipSockets {
   readonly #udp: { socket: UdpSocket; spec: ListenerSpec; port: number }[] = [];
   readonly #tcpServers: { server: Server; spec: ListenerSpec; port: number }[] = [];
   readonly #tlsServers: TlsListener[] = [];
-  /** Accepted TLS sockets, and those past their handshake: the difference is still handshaking. */
-  #tlsAccepted = 0;
-  #tlsSecured = 0;
+  /**
+   * Accepted TLS connections still in their handshake, by remote `address:port`, with their
+   * deadline (they count against maxTcpConnections).
+   */
+  readonly #handshaking = new Map<string, NodeJS.Timeout>();
   readonly #connections = new Map<string, Connection>();
   /** `host:port` a peer put in its Via sent-by → the connection it came in on (reuse for requests to it). */
   readonly #aliases = new Map<string, string>();
@@ -239,6 +241,8 @@ export class SipSockets {
     clearInterval(this.#sweep);
     for (const conn of this.#connections.values()) conn.socket.destroy();
     this.#connections.clear();
+    for (const deadline of this.#handshaking.values()) clearTimeout(deadline);
+    this.#handshaking.clear();
     this.#aliases.clear();
     this.#heardOn.clear();
     await Promise.all([
@@ -261,16 +265,15 @@ export class SipSockets {
       ca: spec.ca,
       requireClientCert: spec.requireClientCert,
     });
+    const deadlineMs = this.#limits.tcpMessageTimeoutMs;
     const server = createTlsServer({
       ...credentials.serverOptions(),
-      // A peer that connects and never completes the handshake is cut off like one that never
-      // completes a message (sip.limits.tcpMessageTimeoutSec).
-      handshakeTimeout: this.#limits.tcpMessageTimeoutMs,
+      // Only a backstop: our own deadline below fires first, while the peer's address is known.
+      handshakeTimeout: deadlineMs + 5000,
     });
     server.on('connection', (raw: TcpSocket) => {
       // Before the handshake: the limit holds for connections that never finish one too.
-      const handshaking = this.#tlsAccepted - this.#tlsSecured;
-      if (this.#connections.size + handshaking >= this.#limits.maxTcpConnections) {
+      if (this.#connections.size + this.#handshaking.size >= this.#limits.maxTcpConnections) {
         this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, {
           address: raw.remoteAddress ?? '',
           port: raw.remotePort ?? 0,
@@ -280,12 +283,29 @@ export class SipSockets {
         raw.destroy();
         return;
       }
-      this.#tlsAccepted++;
-      raw.once('close', () => this.#tlsAccepted--);
+      // A peer that connects and never completes the handshake is cut off like one that never
+      // completes a message (sip.limits.tcpMessageTimeoutSec), and counted by its address.
+      const from: Received = {
+        address: raw.remoteAddress ?? '',
+        port: raw.remotePort ?? 0,
+        transport: 'tls',
+        via: '',
+      };
+      const key = `${from.address}:${from.port}`;
+      const deadline = setTimeout(() => {
+        this.#events.tlsFailure('no TLS handshake within the TCP message timeout', from);
+        raw.destroy();
+      }, deadlineMs);
+      this.#handshaking.set(key, deadline);
+      raw.once('close', () => {
+        clearTimeout(deadline);
+        if (this.#handshaking.get(key) === deadline) this.#handshaking.delete(key);
+      });
     });
     server.on('secureConnection', (socket) => {
-      this.#tlsSecured++;
-      socket.once('close', () => this.#tlsSecured--);
+      const key = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
+      clearTimeout(this.#handshaking.get(key));
+      this.#handshaking.delete(key);
       // requireClientCert: checked here, not by OpenSSL in the handshake (rejectUnauthorized), so
       // the refusal has the peer's address and the verification error (under TLS 1.3 the client
       // sends its certificate after the server's Finished; a refused one reads as a hang-up).
@@ -303,13 +323,16 @@ export class SipSockets {
       this.#accept(socket, 'tls');
     });
     server.on('tlsClientError', (err, socket) => {
+      socket.destroy();
+      // The client went away mid-handshake (a port scan's connect-and-reset, a health check):
+      // nothing failed on our side, and Node no longer knows its address to log it by.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return;
       this.#events.tlsFailure(tlsReason(err), {
         address: socket.remoteAddress ?? '',
         port: socket.remotePort ?? 0,
         transport: 'tls',
         via: '',
       });
-      socket.destroy();
     });
     return { server, spec, port: await listen(server, spec), credentials };
   }
