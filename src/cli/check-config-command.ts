@@ -2,11 +2,13 @@
 // masked. The file is a positional argument (as `promtool check config FILE`) or `--config/-c`
 // (as `start`); given both ways it must be the same file. Exit 0 when valid, 1 with one line per
 // problem (key path, bad value, what is allowed) when not or when the file is missing or cannot be
-// read, 2 on a usage error.
+// read, 2 on a usage error. TLS listeners' certificate, key and CA files are read and checked
+// too (as `start` would), and each certificate's subject and expiry printed to stderr.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, maskSecrets } from '../config/load-config.js';
+import { ConfigError, loadConfig, maskSecrets, type GrokSipConfig } from '../config/load-config.js';
+import { TlsCredentials } from '../signaling/embedded/tls-credentials.js';
 
 const defaultFile = 'sip-config/grok-sip.yaml';
 
@@ -77,6 +79,8 @@ function check(argv: readonly string[]): number {
   }
   try {
     const config = loadConfig(file);
+    const tlsProblems = checkTlsFiles(config);
+    if (tlsProblems.length > 0) throw new ConfigError(file, tlsProblems);
     console.log(JSON.stringify(maskSecrets(config), null, 2));
     return 0;
   } catch (err) {
@@ -86,4 +90,19 @@ function check(argv: readonly string[]): number {
     }
     throw err;
   }
+}
+
+/** Reads each TLS listener's files as `start` will; a problem per listener that fails. */
+function checkTlsFiles(config: GrokSipConfig): string[] {
+  const problems: string[] = [];
+  config.sip.listen.forEach((listener, i) => {
+    if (listener.transport !== 'tls') return;
+    try {
+      const { subject, validTo } = new TlsCredentials(listener).summary;
+      console.error(`sip.listen[${i}]: TLS certificate ${subject}, valid until ${validTo}`);
+    } catch (err) {
+      problems.push(`sip.listen[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+  return problems;
 }

@@ -2,6 +2,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { makeTestPki } from '../sip/support/test-certificates.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -82,4 +83,22 @@ t.test('--help prints both forms and the exit statuses', async (t) => {
   t.equal(r.status, 0);
   t.match(r.stdout, /grok-sip check-config \[FILE\]\n\s+grok-sip check-config --config FILE/);
   t.match(r.stdout, /0 valid, 1 invalid/);
+});
+
+t.test('TLS listeners: their files are read and checked; a missing key is a problem', async (t) => {
+  const dir = t.testdir();
+  const pki = makeTestPki(t);
+  const { cert, key } = pki.issue('grok-sip', 'DNS:sip.example.test');
+  const file = path.join(dir, 'tls.yaml');
+  const yaml = (keyFile: string): string =>
+    `sip:\n  listen:\n    - { transport: tls, address: 127.0.0.1, port: 5061, cert: '${cert}', key: '${keyFile}' }\nagents:\n  profiles: [{ name: a, instructions: x }]\n`;
+  writeFileSync(file, yaml(key));
+  const ok = checkConfig(file);
+  t.equal(ok.status, 0, ok.stderr);
+  t.match(ok.stderr, /sip\.listen\[0\]: TLS certificate CN=grok-sip, valid until/);
+  t.notMatch(ok.stdout + ok.stderr, /PRIVATE KEY/, 'no key material printed');
+  writeFileSync(file, yaml(path.join(dir, 'missing.key')));
+  const missing = checkConfig(file);
+  t.equal(missing.status, 1);
+  t.match(missing.stderr, /sip\.listen\[0\]: TLS private key file .*missing\.key: ENOENT/);
 });
