@@ -74,7 +74,7 @@ export function parseConfig(yamlText: string, env: Env = process.env, source = '
   return deepFreeze(result.data) as GrokSipConfig;
 }
 
-const SECRET_KEYS = new Set(['password', 'secret', 'apiKey', 'authToken', 'signatureSecret']);
+const SECRET_KEYS = new Set(['password', 'secret', 'apiKey', 'authToken', 'signatureSecret', 'privateKey']);
 
 /** A copy safe to print or log: passwords, secrets, the API key and webhook headers masked. */
 export function maskSecrets(config: GrokSipConfig): unknown {

@@ -37,6 +37,10 @@ const vonage = z
     publicUrl,
     /** ${VONAGE_SIGNATURE_SECRET}: verifies signed webhooks, signs the stream token. */
     signatureSecret: nonEmpty.optional(),
+    /** ${VONAGE_APPLICATION_ID} and ${VONAGE_PRIVATE_KEY} (PEM): needed only for transfers. */
+    applicationId: nonEmpty.optional(),
+    privateKey: nonEmpty.optional(),
+    apiBaseUrl: publicUrl.default('https://api.nexmo.com'),
     sampleRate: z.union([z.literal(16000), z.literal(8000)], { error: '16000 or 8000' }).default(16000),
     answerPath: urlPath.default('/vonage/answer'),
     eventsPath: urlPath.default('/vonage/events'),

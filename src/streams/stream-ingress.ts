@@ -34,6 +34,10 @@ export interface VonageIngressSettings {
   readonly sampleRate: 8000 | 16000;
   readonly signatureSecret?: string;
   readonly validateSignature: boolean;
+  /** For transfers: the Voice application's id and private key (PEM). */
+  readonly applicationId?: string;
+  readonly privateKey?: string;
+  readonly apiBaseUrl: string;
 }
 
 export interface StreamIngressOptions {
@@ -125,6 +129,14 @@ export class StreamIngress {
         new VonageStream(ws, source, {
           signatureSecret: vonage.signatureSecret,
           requireToken: vonage.validateSignature,
+          ...(vonage.applicationId !== undefined &&
+            vonage.privateKey !== undefined && {
+              rest: {
+                applicationId: vonage.applicationId,
+                privateKey: vonage.privateKey,
+                apiBaseUrl: vonage.apiBaseUrl,
+              },
+            }),
           log: this.#log,
         });
     }

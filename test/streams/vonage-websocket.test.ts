@@ -3,6 +3,8 @@
 // gets 403), the spoken phrase echoed back at 16 kHz L16 with no resampling, DTMF to the agent,
 // barge-in (clear at once, truncation at the notify events Vonage returned), and a stream that
 // sends a wrong frame size ending only its own call.
+import { createVerify, generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
 import t from 'tap';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { ClientEvent } from '../../src/realtime/index.js';
@@ -12,6 +14,10 @@ import { startStreamApp, waitFor } from './support/stream-app.js';
 import { signVonage, VonageStreamClient, webhook, websocketEndpoint } from './support/vonage-client.js';
 
 const httpPort = 34201;
+const vonageApiPort = 34202;
+const applicationId = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const privateKeyPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const secret = 'vonage-signature-secret-for-tests';
 const publicUrl = `http://127.0.0.1:${httpPort}`;
 
@@ -25,14 +31,23 @@ streams:
   vonage:
     publicUrl: ${publicUrl}
     signatureSecret: \${VONAGE_SIGNATURE_SECRET}
+    applicationId: \${VONAGE_APPLICATION_ID}
+    privateKey: \${VONAGE_PRIVATE_KEY}
+    apiBaseUrl: http://127.0.0.1:${vonageApiPort}
 agents:
   default: assistant
   profiles:
-    - { name: assistant, instructions: Help the caller. }
+    - name: assistant
+      instructions: Help the caller.
+      tools: [{ type: transfer, targets: { sales: 'sip:sales@example.com' } }]
     - { name: echo, instructions: Repeat what the caller says. }
   routes: [{ match: '447700900100', agent: echo }]
 `,
-  { VONAGE_SIGNATURE_SECRET: secret },
+  {
+    VONAGE_SIGNATURE_SECRET: secret,
+    VONAGE_APPLICATION_ID: applicationId,
+    VONAGE_PRIVATE_KEY: privateKeyPem,
+  },
 );
 
 const phrase = phraseAudio(t);
@@ -193,6 +208,53 @@ t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
     }
   });
 
+  await t.test('transfer: the modify-call API gets a connect NCCO under an application JWT', async (t) => {
+    const requests: { method: string; url: string; auth: string; body: string }[] = [];
+    const vonageApi = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          auth: req.headers.authorization ?? '',
+          body,
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => vonageApi.listen(vonageApiPort, '127.0.0.1', resolve));
+    t.teardown(() => new Promise((resolve) => vonageApi.close(resolve)));
+    const client = await placeCall('447700900123');
+    await waitFor('the agent session', () => agent.openConnections() === 1);
+    await client.silence(200);
+    agent.runStep({ kind: 'function_call', name: 'transfer_call', arguments: '{"target":"sales"}' });
+    const closed = await client.closed;
+    await waitFor('the call record', () => records.length === 3);
+    t.equal(requests.length, 1, 'one modify-call request');
+    const request = requests[0]!;
+    t.equal(request.method, 'PUT');
+    t.equal(request.url, `/v1/calls/${client.endpoint.headers.uuid}`, 'to the call leg');
+    const [head, claims, signature] = request.auth.replace(/^Bearer /, '').split('.');
+    t.equal(JSON.parse(Buffer.from(head!, 'base64url').toString()).alg, 'RS256');
+    t.equal(JSON.parse(Buffer.from(claims!, 'base64url').toString()).application_id, applicationId);
+    t.ok(
+      createVerify('RSA-SHA256')
+        .update(`${head}.${claims}`)
+        .verify(keys.publicKey, Buffer.from(signature!, 'base64url')),
+      "the JWT verifies with the application's public key",
+    );
+    t.same(JSON.parse(request.body), {
+      action: 'transfer',
+      destination: {
+        type: 'ncco',
+        ncco: [{ action: 'connect', endpoint: [{ type: 'sip', uri: 'sip:sales@example.com' }] }],
+      },
+    });
+    t.equal(closed.code, 1000, 'we closed the stream');
+    t.equal(records[2]!.endReason, 'transfer');
+  });
+
   await t.test('a wrong frame size ends that call only', async (t) => {
     const good = await placeCall('447700900123');
     const bad = await placeCall('447700900123');
@@ -204,10 +266,10 @@ t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
     await goodTalk;
     t.equal(good.ws.readyState, good.ws.OPEN, 'the other call is still up');
     good.hangup();
-    await waitFor('the records', () => records.length === 4);
+    await waitFor('the records', () => records.length === 5);
     t.same(
       records
-        .slice(2)
+        .slice(3)
         .map((r) => r.endReason)
         .sort(),
       ['remote-bye', 'stream-error'],

@@ -20,6 +20,7 @@ import type {
   StreamTransferOutcome,
 } from '../media-stream-call.js';
 import { StreamGuard } from '../stream-guard.js';
+import { transferCall, type VonageRestCredentials } from './vonage-call-update.js';
 import { validCallToken } from './vonage-signature.js';
 
 const frameMs = 20;
@@ -31,6 +32,8 @@ export interface VonageStreamOptions {
   /** VONAGE_SIGNATURE_SECRET; the `token` header our NCCO put in must match the call uuid. */
   readonly signatureSecret: string | undefined;
   readonly requireToken: boolean;
+  /** For transfers (modify call); absent: transfer answers 501. */
+  readonly rest?: VonageRestCredentials;
   readonly log: Logger;
 }
 
@@ -107,14 +110,12 @@ export class VonageStream implements MediaStreamCall {
     this.#ws.close(1000, 'call ended');
   }
 
-  transfer(): Promise<StreamTransferOutcome> {
-    // Vonage moves a call with PUT /v1/calls/{uuid} under an application JWT (RS256, the
-    // application's private key): not built yet (docs/vonage.md).
-    return Promise.resolve({
-      accepted: false,
-      status: 501,
-      reason: 'transfer is not supported on Vonage streams',
-    });
+  transfer(target: string): Promise<StreamTransferOutcome> {
+    const rest = this.#options.rest;
+    if (rest === undefined) {
+      return Promise.resolve({ accepted: false, status: 501, reason: 'no Vonage application configured' });
+    }
+    return transferCall(rest, this.callId, target);
   }
 
   #sendNotify(): void {
