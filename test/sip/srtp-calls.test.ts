@@ -7,25 +7,13 @@
 //    echo agent as SRTP and comes back as SRTP into its recording (both directions decrypted).
 // Ports 35100-35299.
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { baresipDir, receivedTone } from './support/baresip.js';
 import { runPeer, runSipp } from './support/run-peer.js';
 
 const SIPP_DIR = fileURLToPath(new URL('../../sip-config/sipp/', import.meta.url));
-const BARESIP_DIR = fileURLToPath(new URL('../../sip-config/baresip/', import.meta.url));
 
 t.setTimeout(90_000);
 
@@ -110,47 +98,14 @@ t.test('media.srtp required, INVITE without SDP: our RTP/SAVP offer, answered in
 
 t.test('baresip with srtp-mand: its tone goes out and comes back as SRTP', async (t) => {
   const { ended } = await grokSip(t, 35200, 35210, 'required');
-  const dir = mkdtempSync(join(tmpdir(), 'grok-sip-baresip-srtp-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'rec'));
-  // 2 s of tone (the caller "speaks"), then silence while the echo plays back.
-  execFileSync('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    '-e',
-    'signed-integer',
-    join(dir, 'tone.wav'),
-    'synth',
-    '2',
-    'sine',
-    '600',
-    'vol',
-    '0.5',
-    'pad',
-    '0',
-    '6',
-  ]);
-  const config = readFileSync(join(BARESIP_DIR, 'config'), 'utf8')
-    .replace(/^sip_listen.*$/m, 'sip_listen\t\t127.0.0.1:35240')
-    .replace(/^audio_source.*$/m, `audio_source\t\taufile,${join(dir, 'tone.wav')}`)
-    .replace(/^rtp_ports.*$/m, 'rtp_ports\t\t35250-35269')
-    .replace(/^snd_path.*$/m, `snd_path\t\t${join(dir, 'rec')}`)
-    .concat('module\t\t\tsrtp.so\n');
-  writeFileSync(join(dir, 'config'), config);
-  copyFileSync(join(BARESIP_DIR, 'accounts'), join(dir, 'accounts'));
-  writeFileSync(
-    join(dir, 'accounts'),
-    readFileSync(join(dir, 'accounts'), 'utf8').replace(
-      /(<sip:tester@127\.0\.0\.1>[^\n]*)/,
-      '$1;mediaenc=srtp-mand',
-    ),
-  );
-
+  const dir = baresipDir(t, {
+    sipPort: 35240,
+    rtpPort: 35250,
+    toneSec: 2, // the caller "speaks", then listens while the echo plays back
+    silenceSec: 6,
+    config: 'module\t\t\tsrtp.so\n',
+    accountParams: ';mediaenc=srtp-mand',
+  });
   const { done } = runPeer(t, 'baresip', ['-f', dir, '-e', '/dial sip:echo@127.0.0.1:35200', '-t', '9'], {
     timeoutMs: 25_000,
   });
@@ -160,15 +115,9 @@ t.test('baresip with srtp-mand: its tone goes out and comes back as SRTP', async
   await until(() => ended.length === 1);
   // media.srtp required: only an RTP/SAVP offer with a usable a=crypto line gets a 200.
   t.same(ended, ['200 remote-bye'], "one SRTP call, answered, ended by baresip's BYE");
-  const recordings = readdirSync(join(dir, 'rec'));
-  const received = recordings.find((f) => /dec\.wav$/.test(f));
-  t.ok(received, `baresip recorded what it received (${recordings.join(', ')})`);
-  if (received === undefined) return;
-  const sox = execFileSync('sh', ['-c', `sox "${join(dir, 'rec', received)}" -n stat 2>&1`], {
-    encoding: 'utf8',
-  });
-  const frequency = Number(/Rough\s+frequency:\s+(\d+)/.exec(sox)?.[1]);
-  const rms = Number(/RMS\s+amplitude:\s+([\d.]+)/.exec(sox)?.[1]);
+  const tone = receivedTone(dir);
+  if (!('rms' in tone)) return t.fail(`baresip recorded nothing it received (${tone.files.join(', ')})`);
+  const { frequency, rms } = tone;
   t.ok(
     Math.abs(frequency - 600) <= 15,
     `the echo is baresip's 600 Hz tone (sox: ${frequency} Hz, RMS ${rms})`,
