@@ -264,12 +264,28 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
     );
     t.equal(logged(), 1, 'logged once for this peer (127.0.0.1), whatever the reason');
 
+    const expired = pki.issue('expired-client', 'DNS:client.test', { expired: true });
+    const late = tlsConnect({
+      host: '127.0.0.1',
+      port: MUTUAL_TLS_PORT,
+      ca: pki.caPem,
+      cert: readFileSync(expired.cert),
+      key: readFileSync(expired.key),
+    });
+    late.on('error', () => undefined);
+    await new Promise<void>((resolve) => late.once('close', () => resolve()));
+    t.equal(
+      await metricReaches(gs, countBefore + 4),
+      countBefore + 4,
+      'an expired client certificate counted',
+    );
+
     const anonymous = tlsConnect({ host: '127.0.0.1', port: MUTUAL_TLS_PORT, ca: pki.caPem });
     anonymous.on('error', () => undefined);
     await new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
     t.equal(
-      await metricReaches(gs, countBefore + 4),
-      countBefore + 4,
+      await metricReaches(gs, countBefore + 5),
+      countBefore + 5,
       'a client without a certificate counted',
     );
 

@@ -18,8 +18,11 @@ export interface TestPki {
   /** The test CA's certificate (PEM file). */
   readonly ca: string;
   readonly caPem: Buffer;
-  /** A certificate signed by the CA; `san` like 'IP:127.0.0.1' or 'DNS:sip.example.test'. */
-  issue(name: string, san: string): CertFiles;
+  /**
+   * A certificate signed by the CA; `san` like 'IP:127.0.0.1' or 'DNS:sip.example.test';
+   * `expired`: it ran out a day ago.
+   */
+  issue(name: string, san: string, options?: { expired?: boolean }): CertFiles;
   /** A self-signed certificate (not from the CA). */
   selfSigned(name: string, san: string): CertFiles;
 }
@@ -53,7 +56,7 @@ export function makeTestPki(t: Tap): TestPki {
     dir,
     ca,
     caPem: readFileSync(ca),
-    issue(name, san) {
+    issue(name, san, options = {}) {
       const key = join(dir, `${name}.key`);
       const csr = join(dir, `${name}.csr`);
       const cert = join(dir, `${name}.pem`);
@@ -72,7 +75,7 @@ export function makeTestPki(t: Tap): TestPki {
         '-set_serial',
         String(serial++),
         '-days',
-        '2',
+        options.expired === true ? '-1' : '2',
         '-extfile',
         ext,
         '-out',
