@@ -1,14 +1,17 @@
 // The sockets under the embedded SIP stack: UDP sockets, TCP and TLS listeners on the configured
 // addresses, TCP and TLS connections to and from peers (reused per remote address, RFC 3261
 // §18.2.2 and §18.1.1; closed after idle time), framing of the byte stream. TLS is TCP with a
-// handshake first (§26.2): the same framing, limits and connection reuse, its own connections.
+// handshake first (§26.2, tls-listener.ts): the same framing and limits, its own connections,
+// reused more strictly (sendStream).
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import type { SipTransportName, SourceAddress } from '../signaling-backend.js';
 import type { SipLimits } from '../sip-limits.js';
 import { SipStreamFramer } from './tcp-framing.js';
-import { TlsCredentials, type CertificateSummary, type TlsFiles } from './tls-credentials.js';
+import type { CertificateSummary, TlsFiles } from './tls-credentials.js';
+import { TlsListener, tlsReason } from './tls-listener.js';
+import { listenOn } from './listen-on.js';
 
 export interface ListenerSpec extends Partial<TlsFiles> {
   readonly transport: SipTransportName;
@@ -42,13 +45,6 @@ export interface SipSocketsEvents {
   tlsFailure(reason: string, from: Received): void;
 }
 
-interface TlsListener {
-  readonly server: TlsServer;
-  readonly spec: ListenerSpec;
-  readonly port: number;
-  readonly credentials: TlsCredentials;
-}
-
 const CONNECT_TIMEOUT_MS = 5000;
 const UDP_RECV_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Peers whose last UDP listener is remembered (oldest forgotten first). */
@@ -61,11 +57,6 @@ export class SipSockets {
   readonly #udp: { socket: UdpSocket; spec: ListenerSpec; port: number }[] = [];
   readonly #tcpServers: { server: Server; spec: ListenerSpec; port: number }[] = [];
   readonly #tlsServers: TlsListener[] = [];
-  /**
-   * Accepted TLS connections still in their handshake, by remote `address:port`, with their
-   * deadline (they count against maxTcpConnections).
-   */
-  readonly #handshaking = new Map<string, NodeJS.Timeout>();
   readonly #connections = new Map<string, Connection>();
   /** `host:port` a peer put in its Via sent-by → the connection it came in on (reuse for requests to it). */
   readonly #aliases = new Map<string, string>();
@@ -113,9 +104,17 @@ export class SipSockets {
         this.#udp.push({ socket, spec, port });
       } else if (spec.transport === 'tcp') {
         const server = createServer((socket) => this.#accept(socket, 'tcp'));
-        this.#tcpServers.push({ server, spec, port: await listen(server, spec) });
+        this.#tcpServers.push({ server, spec, port: await listenOn(server, spec.address, spec.port) });
       } else {
-        this.#tlsServers.push(await this.#startTls(spec));
+        this.#tlsServers.push(
+          await TlsListener.start(spec, this.#limits, {
+            inUse: () => this.#connections.size + this.#tlsServers.reduce((n, l) => n + l.handshaking, 0),
+            secured: (socket) => this.#accept(socket, 'tls'),
+            overLimit: (from) =>
+              this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, from),
+            failed: (reason, from) => this.#events.tlsFailure(reason, from),
+          }),
+        );
       }
     }
     const shortest = Math.min(this.#limits.tcpIdleMs, this.#limits.tcpMessageTimeoutMs);
@@ -138,10 +137,9 @@ export class SipSockets {
   reloadTls(): CertificateSummary[] {
     const summaries: CertificateSummary[] = [];
     let failure: Error | undefined;
-    for (const entry of this.#tlsServers) {
+    for (const listener of this.#tlsServers) {
       try {
-        summaries.push(entry.credentials.reload());
-        entry.server.setSecureContext(entry.credentials.serverOptions());
+        summaries.push(listener.reload());
       } catch (err) {
         failure ??= err instanceof Error ? err : new Error(String(err));
       }
@@ -241,100 +239,16 @@ export class SipSockets {
     clearInterval(this.#sweep);
     for (const conn of this.#connections.values()) conn.socket.destroy();
     this.#connections.clear();
-    for (const deadline of this.#handshaking.values()) clearTimeout(deadline);
-    this.#handshaking.clear();
     this.#aliases.clear();
     this.#heardOn.clear();
     await Promise.all([
       ...this.#udp.map((u) => new Promise<void>((resolve) => u.socket.close(() => resolve()))),
-      ...[...this.#tcpServers, ...this.#tlsServers].map(
-        (s) => new Promise<void>((resolve) => s.server.close(() => resolve())),
-      ),
+      ...this.#tcpServers.map((s) => new Promise<void>((resolve) => s.server.close(() => resolve()))),
+      ...this.#tlsServers.map((l) => l.close()),
     ]);
     this.#udp.length = 0;
     this.#tcpServers.length = 0;
     this.#tlsServers.length = 0;
-  }
-
-  async #startTls(spec: ListenerSpec): Promise<TlsListener> {
-    if (spec.cert === undefined || spec.key === undefined)
-      throw new RangeError(`TLS listener ${spec.address}:${spec.port} needs cert and key`);
-    const credentials = new TlsCredentials({
-      cert: spec.cert,
-      key: spec.key,
-      ca: spec.ca,
-      requireClientCert: spec.requireClientCert,
-    });
-    const deadlineMs = this.#limits.tcpMessageTimeoutMs;
-    const server = createTlsServer({
-      ...credentials.serverOptions(),
-      // Only a backstop: our own deadline below fires first, while the peer's address is known.
-      handshakeTimeout: deadlineMs + 5000,
-    });
-    server.on('connection', (raw: TcpSocket) => {
-      // Before the handshake: the limit holds for connections that never finish one too.
-      if (this.#connections.size + this.#handshaking.size >= this.#limits.maxTcpConnections) {
-        this.#events.garbage(`over ${this.#limits.maxTcpConnections} TCP connections`, {
-          address: raw.remoteAddress ?? '',
-          port: raw.remotePort ?? 0,
-          transport: 'tls',
-          via: '',
-        });
-        raw.destroy();
-        return;
-      }
-      // A peer that connects and never completes the handshake is cut off like one that never
-      // completes a message (sip.limits.tcpMessageTimeoutSec), and counted by its address.
-      const from: Received = {
-        address: raw.remoteAddress ?? '',
-        port: raw.remotePort ?? 0,
-        transport: 'tls',
-        via: '',
-      };
-      const key = `${from.address}:${from.port}`;
-      const deadline = setTimeout(() => {
-        this.#events.tlsFailure('no TLS handshake within the TCP message timeout', from);
-        raw.destroy();
-      }, deadlineMs);
-      this.#handshaking.set(key, deadline);
-      raw.once('close', () => {
-        clearTimeout(deadline);
-        if (this.#handshaking.get(key) === deadline) this.#handshaking.delete(key);
-      });
-    });
-    server.on('secureConnection', (socket) => {
-      const key = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
-      clearTimeout(this.#handshaking.get(key));
-      this.#handshaking.delete(key);
-      // requireClientCert: checked here, not by OpenSSL in the handshake (rejectUnauthorized), so
-      // the refusal has the peer's address and the verification error (under TLS 1.3 the client
-      // sends its certificate after the server's Finished; a refused one reads as a hang-up).
-      if (credentials.requireClientCert && !socket.authorized) {
-        const reason = socket.authorizationError;
-        this.#events.tlsFailure(`client certificate refused: ${String(reason ?? 'none sent')}`, {
-          address: socket.remoteAddress ?? '',
-          port: socket.remotePort ?? 0,
-          transport: 'tls',
-          via: '',
-        });
-        socket.destroy();
-        return;
-      }
-      this.#accept(socket, 'tls');
-    });
-    server.on('tlsClientError', (err, socket) => {
-      socket.destroy();
-      // The client went away mid-handshake (a port scan's connect-and-reset, a health check):
-      // nothing failed on our side, and Node no longer knows its address to log it by.
-      if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return;
-      this.#events.tlsFailure(tlsReason(err), {
-        address: socket.remoteAddress ?? '',
-        port: socket.remotePort ?? 0,
-        transport: 'tls',
-        via: '',
-      });
-    });
-    return { server, spec, port: await listen(server, spec), credentials };
   }
 
   #connect(transport: StreamTransport, host: string, port: number, servername?: string): Promise<Connection> {
@@ -462,24 +376,6 @@ function connectionKeyOf(
 ): string {
   if (transport === 'tcp') return `${host}:${port}`;
   return servername === undefined ? `tls:${host}:${port}` : `tls:${servername}@${host}:${port}`;
-}
-
-function listen(server: Server, spec: ListenerSpec): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(spec.port, spec.address, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : 0);
-    });
-  });
-}
-
-/** OpenSSL's reason without its source location ('wrong version number', 'certificate has expired', …). */
-function tlsReason(err: Error): string {
-  const { code, reason } = err as NodeJS.ErrnoException & { reason?: unknown };
-  const text = typeof reason === 'string' ? reason : (err.message.split('\n')[0] ?? '');
-  return code !== undefined && !text.includes(code) ? `${text} (${code})` : text;
 }
 
 function trySetRecvBuffer(socket: UdpSocket, bytes: number): void {
