@@ -18,7 +18,8 @@ const steps = (process.env.GROK_SIP_BENCH_STEPS ?? '100,250,500,750,1000,1500')
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isInteger(n) && n > 0);
 const windowSec = Number(process.env.GROK_SIP_BENCH_WINDOW_SEC ?? 20);
-const agentCount = Number(process.env.GROK_SIP_BENCH_AGENTS ?? 1);
+// One agent process: grok-sip has one realtime URL (the agent takes ~0.07 % of a core per call).
+const agentCount = 1;
 const ratePerSec = Number(process.env.GROK_SIP_BENCH_RATE ?? 50);
 const workers = process.env.GROK_SIP_BENCH_WORKERS ?? 'auto';
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -123,6 +124,7 @@ interface StepResult {
   setupP50Ms: number;
   setupP99Ms: number;
   memoryPerCallKb: number;
+  steadyRssBytes: number;
   lost: number;
   ended: number;
   failed: number;
@@ -304,6 +306,7 @@ cdr: { file: '${cdrFile}' }
     setupP50Ms: percentile(setups, 50),
     setupP99Ms: percentile(setups, 99),
     memoryPerCallKb: (steadyRss - idleRss) / Math.max(1, up) / 1024,
+    steadyRssBytes: steadyRss,
     lost: records.reduce((s, r) => s + (r.media?.lost ?? 0), 0),
     ended: ended.length,
     failed: records.length - ended.length + Math.max(0, calls - records.length),
@@ -354,6 +357,15 @@ for (const calls of steps) {
   );
   await sleep(2000);
 }
+// RSS per call above: (steady − idle) / calls, which at small steps is mostly the threads' own
+// heaps growing; the slope between steps is the cost of one more call.
+const slopes = results
+  .slice(1)
+  .map(
+    (r, i) =>
+      `${results[i]!.calls}→${r.calls}: ${((r.steadyRssBytes - results[i]!.steadyRssBytes) / (r.up - results[i]!.up) / 1024).toFixed(0)} KB`,
+  );
+if (slopes.length > 0) console.log(`RSS per added call between steps: ${slopes.join(', ')}`);
 const best = results.filter(meets).at(-1);
 console.log(
   best === undefined
