@@ -557,6 +557,12 @@ t.test(
       ['SIP/2.0 404 Not Found'],
       why('sip.js answers 404 to a Request-URI user not its own'),
     );
+    transport.onMessage?.(request('OPTIONS', { ruri: 'sips:grok-sip@127.0.0.1' }));
+    t.same(
+      transport.take(),
+      ['SIP/2.0 416 Unsupported URI Scheme'],
+      why('sip.js answers 416 to a sips: Request-URI (the rewrite makes it sip: once TLS carried it)'),
+    );
 
     // The patch as EmbeddedBackend installs it: an own property that the UserAgent calls.
     const core = ua.userAgentCore;
@@ -568,6 +574,7 @@ t.test(
       if (ruri !== undefined) {
         const copy = ruri.clone();
         copy.user = 'grok-sip';
+        copy.scheme = 'sip';
         message.ruri = copy;
       }
       receive(message);
@@ -575,6 +582,12 @@ t.test(
     transport.onMessage?.(request('OPTIONS', { ruri: 'sip:4711@127.0.0.1' }));
     t.same(seen, ['4711'], why('the UserAgent hands every request to the instance property'));
     t.same(transport.take(), ['SIP/2.0 200 OK'], why('with the user rewritten the same request is answered'));
+    transport.onMessage?.(request('OPTIONS', { ruri: 'sips:grok-sip@127.0.0.1' }));
+    t.same(
+      transport.take(),
+      ['SIP/2.0 200 OK'],
+      why('with the scheme rewritten a sips: request is answered'),
+    );
   },
 );
 
