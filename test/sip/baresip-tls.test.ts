@@ -1,73 +1,47 @@
-// baresip, a real softphone, calls grok-sip over SIP over TLS (sip_cafile trusts our test CA):
-// the call is set up over TLS, baresip's 600 Hz tone reaches the echo agent and comes back in
-// baresip's recording, and baresip's BYE ends it. Media is plain RTP (SRTP is tested elsewhere).
-import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// baresip, a real softphone, calls grok-sip over SIP over TLS (sip_cafile trusts our test CA; the
+// listener is TLS only, so the call cannot come any other way): the call is set up, baresip's
+// 600 Hz tone reaches the echo agent and comes back in baresip's recording, and baresip's BYE
+// ends it. Once with plain RTP, once as a secure trunk: TLS with SRTP mandatory on both sides
+// (baresip mediaenc=srtp-mand, media.srtp required).
+import t, { type Test } from 'tap';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import { baresipDir, receivedTone } from './support/baresip.js';
 import { runPeer } from './support/run-peer.js';
 import { makeTestPki } from './support/test-certificates.js';
 
-const CONFIG_DIR = fileURLToPath(new URL('../../sip-config/baresip/', import.meta.url));
-const TLS_PORT = 36301;
-const BARESIP_PORT = 36310;
-const RTP_MIN = 36320;
-const BARESIP_RTP = 36360;
+t.setTimeout(90_000);
 
-t.setTimeout(60_000);
-
-t.test('baresip calls over TLS: the call is set up, its tone comes back, its BYE ends it', async (t) => {
+/** grok-sip on a TLS-only listener with the echo agent, baresip dialling it over TLS. */
+async function baresipCallOverTls(
+  t: Test,
+  ports: { tls: number; rtp: number; baresip: number; baresipRtp: number },
+  srtp: 'optional' | 'required',
+): Promise<void> {
   const pki = makeTestPki(t);
   const ours = pki.issue('grok-sip', 'IP:127.0.0.1');
   const theirs = pki.issue('baresip', 'IP:127.0.0.1');
-  const dir = pki.dir;
-  mkdirSync(join(dir, 'rec'));
   // baresip wants its certificate and key in one file.
-  writeFileSync(
-    join(dir, 'baresip-both.pem'),
-    readFileSync(theirs.cert).toString() + readFileSync(theirs.key).toString(),
-  );
-  // 2 s of tone (the caller "speaks"), then silence while the echo plays back.
-  execFileSync('sox', [
-    '-n',
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-b',
-    '16',
-    '-e',
-    'signed-integer',
-    join(dir, 'tone.wav'),
-    'synth',
-    '2',
-    'sine',
-    '600',
-    'vol',
-    '0.5',
-    'pad',
-    '0',
-    '6',
-  ]);
-  const config = readFileSync(join(CONFIG_DIR, 'config'), 'utf8')
-    .replace(/^sip_listen.*$/m, `sip_listen\t\t127.0.0.1:${BARESIP_PORT}`)
-    .replace(/^audio_source.*$/m, `audio_source\t\taufile,${join(dir, 'tone.wav')}`)
-    .replace(/^rtp_ports.*$/m, `rtp_ports\t\t${BARESIP_RTP}-${BARESIP_RTP + 19}`)
-    .replace(/^snd_path.*$/m, `snd_path\t\t${join(dir, 'rec')}`)
-    .concat(`sip_certificate\t\t${join(dir, 'baresip-both.pem')}\nsip_cafile\t\t${pki.ca}\n`);
-  writeFileSync(join(dir, 'config'), config);
-  copyFileSync(join(CONFIG_DIR, 'accounts'), join(dir, 'accounts'));
-
+  const both = join(pki.dir, 'baresip-both.pem');
+  writeFileSync(both, readFileSync(theirs.cert).toString() + readFileSync(theirs.key).toString());
+  const dir = baresipDir(t, {
+    sipPort: ports.baresip,
+    rtpPort: ports.baresipRtp,
+    toneSec: 2, // the caller "speaks", then listens while the echo plays back
+    silenceSec: 6,
+    config:
+      `sip_certificate\t\t${both}\nsip_cafile\t\t${pki.ca}\n` +
+      (srtp === 'required' ? 'module\t\t\tsrtp.so\n' : ''),
+    ...(srtp === 'required' && { accountParams: ';mediaenc=srtp-mand' }),
+  });
   const app = await startGrokSip(
     parseConfig(
       `sip:
-  # TLS only: the call cannot have come any other way.
   listen:
-    - { transport: tls, address: 127.0.0.1, port: ${TLS_PORT}, cert: '${ours.cert}', key: '${ours.key}', ca: '${pki.ca}' }
-media: { rtpAddress: 127.0.0.1, portMin: ${RTP_MIN}, portMax: ${RTP_MIN + 19}, workers: 0 }
+    - { transport: tls, address: 127.0.0.1, port: ${ports.tls}, cert: '${ours.cert}', key: '${ours.key}', ca: '${pki.ca}' }
+media: { rtpAddress: 127.0.0.1, portMin: ${ports.rtp}, portMax: ${ports.rtp + 19}, workers: 0, srtp: ${srtp} }
 agents:
   profiles: [{ name: echo, instructions: Repeat. }]
   routes: [{ match: echo, agent: echo }]
@@ -82,24 +56,33 @@ agents:
   const { done } = runPeer(
     t,
     'baresip',
-    ['-f', dir, '-e', `/dial sip:echo@127.0.0.1:${TLS_PORT};transport=tls`, '-t', '9'],
+    ['-f', dir, '-e', `/dial sip:echo@127.0.0.1:${ports.tls};transport=tls`, '-t', '9'],
     { timeoutMs: 25_000 },
   );
   const r = await done;
-  const out = r.stdout + r.stderr;
-  t.match(out, /established/i, 'baresip saw the call established');
-  t.same(ended, ['200 remote-bye'], "one call, answered, ended by baresip's BYE over TLS");
-  const recordings = readdirSync(join(dir, 'rec'));
-  const received = recordings.find((f) => /dec\.wav$/.test(f));
-  t.ok(received, `baresip recorded what it received (${recordings.join(', ')})`);
-  if (received === undefined) return;
-  const sox = execFileSync('sh', ['-c', `sox "${join(dir, 'rec', received)}" -n stat 2>&1`], {
-    encoding: 'utf8',
-  });
-  const frequency = Number(/Rough\s+frequency:\s+(\d+)/.exec(sox)?.[1]);
-  const rms = Number(/RMS\s+amplitude:\s+([\d.]+)/.exec(sox)?.[1]);
-  t.ok(
-    Math.abs(frequency - 600) <= 15,
-    `the echo is baresip's 600 Hz tone (sox: ${frequency} Hz, RMS ${rms})`,
+  t.match(r.stdout + r.stderr, /established/i, 'baresip saw the call established');
+  // With media.srtp required only an RTP/SAVP offer with a usable a=crypto line gets a 200.
+  t.same(
+    ended,
+    ['200 remote-bye'],
+    `one call over TLS (${srtp === 'required' ? 'SRTP' : 'RTP'}), answered, ended by baresip's BYE`,
   );
+  const tone = receivedTone(dir);
+  if (!('rms' in tone)) return void t.fail(`baresip recorded nothing it received (${tone.files.join(', ')})`);
+  t.ok(
+    Math.abs(tone.frequency - 600) <= 15,
+    `the echo is baresip's 600 Hz tone (sox: ${tone.frequency} Hz, RMS ${tone.rms})`,
+  );
+  t.ok(tone.rms > 0.05, 'and loud: real audio, not noise or silence');
+}
+
+t.test('baresip over TLS, plain RTP: set up, its tone comes back, its BYE ends the call', async (t) => {
+  await baresipCallOverTls(t, { tls: 36301, rtp: 36320, baresip: 36310, baresipRtp: 36360 }, 'optional');
 });
+
+t.test(
+  'baresip over TLS with SRTP mandatory (a secure trunk): the tone crosses encrypted both ways',
+  async (t) => {
+    await baresipCallOverTls(t, { tls: 36601, rtp: 36620, baresip: 36610, baresipRtp: 36660 }, 'required');
+  },
+);

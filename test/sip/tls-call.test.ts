@@ -101,6 +101,7 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
     sipPort: UDP_PORT,
     httpPort: HTTP_PORT,
     rtpMin: RTP_MIN,
+    rtpPorts: 20,
     sipYaml: `  limits: { tcpMessageTimeoutSec: ${HANDSHAKE_SEC}, maxTcpConnections: ${MAX_CONNECTIONS} }`,
     listeners: [
       `{ transport: tls, address: 127.0.0.1, port: ${TLS_PORT}, cert: '${live.cert}', key: '${live.key}' }`,
