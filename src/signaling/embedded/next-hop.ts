@@ -15,7 +15,7 @@ export interface NextHop {
 }
 
 export interface RequestHop extends NextHop {
-  /** The deciding URI is `sips:` (our Contact must then be sips: too, §8.1.1.8). */
+  /** The Request-URI or the first Route is `sips:` (our Contact must then be sips: too, §8.1.1.8). */
   readonly sips: boolean;
 }
 
@@ -50,9 +50,11 @@ export function requestHop(
   if (uri === undefined) throw new TypeError(`cannot route to ${JSON.stringify(target)}: not a SIP URI`);
   const transportParam = String(uri.getParam('transport') ?? '').toLowerCase();
   const maddr = uri.getParam('maddr');
-  const sips = uri.scheme === 'sips';
+  // A sips: Request-URI asks for TLS on every hop (§26.2.2), through a sip: Route too, unless
+  // that Route names a transport of its own.
+  const sips = uri.scheme === 'sips' || /^sips:/i.test(requestUri);
   const transport: SipTransportName =
-    sips || transportParam === 'tls'
+    uri.scheme === 'sips' || transportParam === 'tls' || (sips && transportParam === '')
       ? 'tls'
       : transportParam === 'tcp'
         ? 'tcp'
