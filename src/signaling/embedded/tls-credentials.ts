@@ -28,7 +28,8 @@ const MIN_VERSION = 'TLSv1.2';
 
 export class TlsCredentials {
   readonly #files: TlsFiles;
-  #material!: { cert: Buffer; key: Buffer; ca: (string | Buffer)[] };
+  /** `ca`: the configured CA file, if any; `trusted`: the system roots plus it (servers we reach). */
+  #material!: { cert: Buffer; key: Buffer; ca: Buffer | undefined; trusted: (string | Buffer)[] };
   #summary!: CertificateSummary;
 
   /** Reads the files; throws (with the file's path, never its content) when one is unreadable. */
@@ -52,15 +53,13 @@ export class TlsCredentials {
   reload(): CertificateSummary {
     const cert = readPem(this.#files.cert, 'certificate');
     const key = readPem(this.#files.key, 'private key');
+    const ca = this.#files.ca === undefined ? undefined : readPem(this.#files.ca, 'CA');
     // Node's `ca` replaces the system store: the system roots are added back explicitly.
-    const ca: (string | Buffer)[] =
-      this.#files.ca === undefined
-        ? [...rootCertificates]
-        : [...rootCertificates, readPem(this.#files.ca, 'CA')];
+    const trusted: (string | Buffer)[] = ca === undefined ? [...rootCertificates] : [...rootCertificates, ca];
     let x509: X509Certificate;
     try {
       // Built only to check the pair now (a key that does not match, a bad PEM) and keep the old one.
-      createSecureContext({ cert, key, ca, minVersion: MIN_VERSION });
+      createSecureContext({ cert, key, ca: trusted, minVersion: MIN_VERSION });
       x509 = new X509Certificate(cert);
     } catch (err) {
       // OpenSSL's message names the problem (key mismatch, bad PEM), never the key bytes.
@@ -69,7 +68,7 @@ export class TlsCredentials {
         { cause: err },
       );
     }
-    this.#material = { cert, key, ca };
+    this.#material = { cert, key, ca, trusted };
     this.#summary = {
       subject: x509.subject.replaceAll('\n', ', '),
       subjectAltName: x509.subjectAltName ?? '',
@@ -79,16 +78,20 @@ export class TlsCredentials {
     return this.#summary;
   }
 
-  /** What a listener serves (tls.createServer, and tls.Server.setSecureContext on reload). */
+  /**
+   * What a listener serves (tls.createServer, and tls.Server.setSecureContext on reload). Client
+   * certificates (requireClientCert) must chain to `ca` alone when one is configured: the system
+   * roots would let in anyone with a public certificate. Without `ca`, to the system roots.
+   */
   serverOptions(): TlsOptions {
     const { cert, key, ca } = this.#material;
     return {
       cert,
       key,
-      ca,
+      ca: ca === undefined ? [...rootCertificates] : [ca],
       minVersion: MIN_VERSION,
       requestCert: this.requireClientCert,
-      // sip-sockets.ts refuses an unverified client itself, once the handshake is over.
+      // tls-listener.ts refuses an unverified client itself, once the handshake is over.
       rejectUnauthorized: false,
     };
   }
@@ -100,12 +103,12 @@ export class TlsCredentials {
    * goes along as the client certificate, for peers that ask (mutual TLS trunks).
    */
   clientOptions(host: string, servername: string | undefined): ConnectionOptions {
-    const { cert, key, ca } = this.#material;
+    const { cert, key, trusted } = this.#material;
     return {
       host,
       cert,
       key,
-      ca,
+      ca: trusted,
       minVersion: MIN_VERSION,
       rejectUnauthorized: true,
       // SNI must not be an IP literal (RFC 6066 §3); Node then checks the IP against the SAN.
