@@ -21,6 +21,10 @@ import { buildCallServices } from './call-services-factory.js';
 import { CallThreads, type CallThreadStats, type RunningCall } from './call-threads.js';
 import { startLocalAgentThread, type LocalAgentThread } from './local-agent-thread.js';
 import { createSignalingBackend } from './signaling-backend-factory.js';
+import type { OutboundCallSession } from '../call/outbound-call-session.js';
+import { CallDirectory } from './call-directory.js';
+import { resolveTrunks } from './trunks.js';
+import { OutboundCalls, PlaceCallError, type PlaceCallRequest } from './outbound-calls.js';
 
 /** media.workers: auto = one call thread per core. */
 export function callThreadCount(workers: number | 'auto'): number {
@@ -65,6 +69,13 @@ export interface GrokSipApp {
   adoptCall(start: (services: CallServices) => RunningCall): RunningCall | null;
   readonly draining: boolean;
   /**
+   * Places a call through a trunk (issue 18) with `request.agent` on it once answered; runs on
+   * the main thread. Throws PlaceCallError (naming the field) when it cannot be placed.
+   */
+  placeCall(request: PlaceCallRequest): OutboundCallSession;
+  /** Live calls (inbound and outbound) and the recently ended ones, by id. */
+  readonly calls: CallDirectory;
+  /**
    * SIGTERM: new calls get 503, registrations are removed, live calls may finish for
    * `drainTimeoutMs`, then each gets a BYE; then everything closes.
    */
@@ -78,6 +89,7 @@ export async function startGrokSip(
   options: GrokSipAppOptions = {},
 ): Promise<GrokSipApp> {
   const log = options.log ?? logger;
+  resolveTrunks(config); // a trunk naming a missing registration fails here, before anything starts
   let localAgent: LocalAgent | undefined;
   let agentThread: LocalAgentThread | undefined;
   let realtime: RealtimeEndpoint;
@@ -160,18 +172,21 @@ export async function startGrokSip(
   const policy = new InboundPolicy(config.sip.inbound);
   const backend = createSignalingBackend(config, (request) => policy.decide(request), log);
   let draining = false;
+  const directory = new CallDirectory();
+  const outbound = new OutboundCalls(config, backend.placeCall?.bind(backend));
   backend.onIncomingCall((call: IncomingCall) => {
     if (draining) {
       call.reject(503, 'Service Unavailable', { 'Retry-After': String(config.sip.retryAfterSec) });
       return;
     }
-    track(startCall(call));
+    directory.addInbound(call, track(startCall(call)));
   });
   function track(session: RunningCall): RunningCall {
     sessions.add(session);
     void session.done
       .then((record) => {
         sessions.delete(session);
+        directory.ended(record);
         cdrLog.write(record);
         events.emit('call-ended', record);
       })
@@ -211,6 +226,15 @@ export async function startGrokSip(
     callThreads: () => threads?.stats() ?? [],
     killCallThread: async (index) => threads?.killThread(index),
     adoptCall: (start) => (draining ? null : track(start(mainThreadServices()))),
+    placeCall(request) {
+      if (draining) throw new PlaceCallError('draining', 'draining for shutdown: no new calls');
+      const callServices = mainThreadServices();
+      const session = outbound.start(request, callServices, callServices.router);
+      directory.addOutbound(session);
+      track(session);
+      return session;
+    },
+    calls: directory,
     get draining() {
       return draining;
     },

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseCidr } from '../signaling/inbound-policy.js';
 import { agentsSchema } from './agents-schema.js';
 import { streamsSchema } from './streams-schema.js';
+import { trunksSchema } from './trunks-schema.js';
 
 const int = (min: number, max: number) =>
   z
@@ -249,6 +250,8 @@ export const configSchema = z.strictObject({
     .default({ address: '127.0.0.1', port: 9090 }),
   // Twilio Media Streams and Vonage WebSocket calls on the HTTP listener; absent = SIP only.
   streams: streamsSchema,
+  // Outbound calls go through a trunk (trunks-schema.ts); none = outbound calls refused.
+  trunks: trunksSchema,
   shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
   // One JSON line per call besides the log line; absent = log only.
   cdr: z.strictObject({ file: nonEmpty.optional() }).default({}),

@@ -24,7 +24,15 @@ export type CallEndReason =
   /** A carrier media stream broke its protocol (bad JSON, wrong order, wrong frame size, flood). */
   | 'stream-error'
   /** A bug on our side, caught at the call boundary. */
-  | 'internal-error';
+  | 'internal-error'
+  /** Outbound: the callee answered 486/600 (busy everywhere). */
+  | 'busy'
+  /** Outbound: no answer within the ring timeout (we sent CANCEL). */
+  | 'no-answer'
+  /** Outbound: any other final 4xx-6xx, or the INVITE could not be sent (sipStatus says which). */
+  | 'failed'
+  /** Hung up through the REST API or the library (DELETE /v1/calls/{id}, call.hangup()). */
+  | 'api-hangup';
 
 export interface CallMediaSummary {
   readonly packetsIn: number;
@@ -43,6 +51,10 @@ export interface CallMediaSummary {
 
 export interface CallDetailRecord {
   readonly callId: string;
+  /** outbound: placed by us through a trunk (absent: inbound). */
+  readonly direction?: 'inbound' | 'outbound';
+  /** The trunk an outbound call went through. */
+  readonly trunk?: string;
   /** The SIP backend, or the carrier whose media stream carried the call. */
   readonly backend: 'embedded' | 'drachtio' | 'twilio' | 'vonage';
   readonly from: string;
@@ -54,7 +66,7 @@ export interface CallDetailRecord {
   readonly codec?: 'PCMU' | 'PCMA';
   /** Realtime API audio format: pcmu, pcma, pcm16, pcm24. */
   readonly apiFormat?: string;
-  /** Final SIP status we sent to the INVITE (200, 404, 486, 487, 488, 503 …). */
+  /** Final SIP status we sent to the INVITE (200, 404, 486, 487, 488, 503 …); outbound: the one we got. */
   readonly sipStatus: number;
   readonly endReason: CallEndReason;
   /** ISO-8601 wall clock. */
@@ -62,7 +74,7 @@ export interface CallDetailRecord {
   readonly answeredAt?: string;
   readonly endedAt: string;
   readonly durationMs: number;
-  /** INVITE received → 200 OK sent. */
+  /** INVITE received → 200 OK sent (outbound: INVITE sent → 200 OK received). */
   readonly setupMs?: number;
   /** 200 OK sent → first agent audio packet on RTP. */
   readonly firstAgentAudioMs?: number;

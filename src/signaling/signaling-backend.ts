@@ -35,6 +35,12 @@ export interface SignalingBackend {
    * backend has no TLS of its own (drachtio: drachtio-server holds the certificates).
    */
   reloadTls?(): readonly TlsCertificateInfo[];
+  /**
+   * Places a call (UAC): INVITE with our offer, digest on 401/407, CANCEL on `signal` or timeout.
+   * Resolves on the 2xx (ACK sent); rejects with an Error whose `status` is the final SIP status
+   * (408 for our own timeout). Absent when the backend cannot place calls (drachtio, for now).
+   */
+  placeCall?(invite: OutboundInvite): Promise<PlacedCall>;
   /** One handler; a second call replaces the first. Calls arrive after the policy and maxCalls checks. */
   onIncomingCall(handler: (call: IncomingCall) => void): void;
   registrations(): readonly RegistrationState[];
@@ -73,6 +79,31 @@ export interface IncomingCall {
   reject(status: number, reason?: string, extraHeaders?: Readonly<Record<string, string>>): void;
   /** 'cancel': the caller sent CANCEL (already answered 200 + 487 by the backend). */
   readonly events: EventEmitter<{ cancel: [] }>;
+}
+
+/** A call we place, as the call layer asks for it (a trunk's settings already applied). */
+export interface OutboundInvite {
+  /** Request-URI: sip:user@host[:port][;transport=tcp] */
+  readonly target: string;
+  readonly offerSdp: string;
+  /** Call-ID of the INVITE (the call's id from the start, before anything is sent). */
+  readonly callId?: string;
+  readonly fromUser?: string;
+  readonly fromDomain?: string;
+  /** Outbound proxy sent as a preloaded Route. */
+  readonly route?: string;
+  readonly timeoutMs?: number;
+  readonly credentials?: { readonly username: string; readonly password: string };
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (status: number) => void;
+}
+
+export interface PlacedCall {
+  readonly dialog: Dialog;
+  /** INVITE sent → 2xx received. */
+  readonly setupMs: number;
+  /** The answer in the 2xx. */
+  readonly remoteSdp: string;
 }
 
 export interface ReinviteOffer {

@@ -18,6 +18,16 @@ export interface OutboundCallOptions {
   readonly offerSdp: string;
   /** From user (default the UA's contact user). */
   readonly fromUser?: string;
+  /** From host (default our advertised address); a trunk's fromDomain. */
+  readonly fromDomain?: string;
+  /** Outbound proxy (a trunk's): sent as a preloaded `Route: <uri;lr>` (RFC 3261 §8.1.2). */
+  readonly route?: string;
+  /** Call-ID of the INVITE (default a random one): lets the caller name the call before it is sent. */
+  readonly callId?: string;
+  /** Aborting it CANCELs the INVITE (rejects with 487 once the far end confirms). */
+  readonly signal?: AbortSignal;
+  /** Each provisional response's status (180, 183); the call is not answered yet. */
+  readonly onProgress?: (status: number) => void;
   /** Extra request headers, `Name: value` each. */
   readonly extraHeaders?: readonly string[];
   /** No final response within this time → CANCEL and reject (default 32 s, Timer B). */
@@ -54,12 +64,19 @@ export function placeCall(
     return Promise.reject(new TypeError(`${JSON.stringify(options.target)} is not a SIP URI`));
   }
   const fromUri =
-    options.fromUser !== undefined
-      ? UserAgent.makeURI(`sip:${options.fromUser}@${ua.configuration.uri.host}`)
+    options.fromUser !== undefined || options.fromDomain !== undefined
+      ? UserAgent.makeURI(
+          `sip:${options.fromUser ?? ua.configuration.uri.user ?? 'grok-sip'}@${options.fromDomain ?? ua.configuration.uri.host}`,
+        )
       : undefined;
+  const route = options.route !== undefined ? [`Route: <${options.route.replace(/;lr\b/i, '')};lr>`] : [];
   const inviter = new Inviter(ua, target, {
-    extraHeaders: [...(options.extraHeaders ?? [])],
-    ...(fromUri !== undefined && { params: { fromUri } }),
+    extraHeaders: [...route, ...(options.extraHeaders ?? [])],
+    // sip.js copies params into the request (callId included, though its type does not say so).
+    params: {
+      ...(fromUri !== undefined && { fromUri }),
+      ...(options.callId !== undefined && ({ callId: options.callId } as object)),
+    },
   });
   const exchange = new SdpExchange(null);
   exchange.localSdp = options.offerSdp;
@@ -89,6 +106,15 @@ export function placeCall(
       fail(new OutboundCallError(`no final response within ${timeoutMs} ms`, 408));
       inviter.cancel().catch(ignore('outbound-call.cancel'));
     }, timeoutMs);
+    const onAbort = (): void => {
+      if (settled) return;
+      inviter.cancel().catch(ignore('outbound-call.cancel'));
+    };
+    if (options.signal?.aborted === true) {
+      queueMicrotask(onAbort);
+    } else {
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+    }
     inviter.stateChange.addListener((state) => {
       if (state === SessionState.Terminated) {
         // sip.js ends the session before it calls onReject: let the status reach us first.
@@ -109,6 +135,9 @@ export function placeCall(
             onDialog(dialog);
             const answeredAtMs = arrivalOf(response.message) ?? performance.now();
             resolve({ dialog, setupMs: answeredAtMs - startedAtMs, remoteSdp: exchange.remoteSdp ?? '' });
+          },
+          onProgress: (response) => {
+            if (!settled) options.onProgress?.(response.message.statusCode ?? 180);
           },
           onReject: (response) => {
             const { statusCode, reasonPhrase } = response.message;
