@@ -5,7 +5,8 @@
 // media stream ingresses (config `streams`, stream-calls.ts) once the app is attached.
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { GrokSipConfig } from '../config/load-config.js';
-import { startHttpEndpoints, type HttpEndpoints } from '../observability/http-endpoints.js';
+import { startHttpEndpoints, type HttpEndpoints, type HttpIngress } from '../observability/http-endpoints.js';
+import { RestApi } from './rest-api.js';
 import type { StreamIngress } from '../streams/stream-ingress.js';
 import { startStreamCalls } from './stream-calls.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,17 +28,25 @@ export interface Observability {
 export async function startObservability(
   config: GrokSipConfig,
   log: Logger,
-  options: { port?: number } = {},
+  options: {
+    port?: number;
+    /** GROK_SIP_API_TOKEN: enables the REST API (rest-api.ts). */
+    apiToken?: string;
+  } = {},
 ): Promise<Observability> {
+  if (options.apiToken !== undefined && options.apiToken !== '' && options.apiToken.length < 16) {
+    throw new RangeError('GROK_SIP_API_TOKEN must be at least 16 characters');
+  }
   const metrics = new GrokSipMetrics();
   let app: GrokSipApp | undefined;
   let streams: StreamIngress | undefined;
+  let api: RestApi | undefined;
   const endpoints: HttpEndpoints = await startHttpEndpoints({
     address: config.http.address,
     port: options.port ?? config.http.port,
     metrics,
     log,
-    ingress: () => streams,
+    ingress: () => (api === undefined ? streams : streams === undefined ? api : firstOf(api, streams)),
     health: () => {
       if (app === undefined) return { live: true, ready: false, detail: { starting: true } };
       const registrations = app.backend.registrations();
@@ -69,6 +78,10 @@ export async function startObservability(
     attach(started) {
       app = started;
       streams = startStreamCalls(config, started, log);
+      if (options.apiToken !== undefined && options.apiToken !== '') {
+        api = new RestApi(started, options.apiToken, log);
+        log.info({ url: `${endpoints.url}/v1/calls` }, 'REST API enabled (GROK_SIP_API_TOKEN)');
+      }
       for (const thread of started.callThreads()) {
         metrics.addThread(
           thread.name,
@@ -83,5 +96,14 @@ export async function startObservability(
       streams?.close();
       return endpoints.close();
     },
+  };
+}
+
+/** The REST API first (its paths are /v1/…), then the carrier streams. */
+function firstOf(a: HttpIngress, b: HttpIngress): HttpIngress {
+  return {
+    handleRequest: (req, res) => a.handleRequest(req, res) || b.handleRequest(req, res),
+    handleUpgrade: (req, socket, head) =>
+      a.handleUpgrade(req, socket, head) || b.handleUpgrade(req, socket, head),
   };
 }

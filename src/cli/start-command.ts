@@ -50,7 +50,16 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
 
   installProcessSafetyNet(logger);
-  const observability = await startObservability(config, logger);
+  const apiToken = process.env.GROK_SIP_API_TOKEN;
+  let observability: Awaited<ReturnType<typeof startObservability>>;
+  try {
+    observability = await startObservability(config, logger, {
+      ...(apiToken !== undefined && apiToken !== '' && { apiToken }),
+    });
+  } catch (err) {
+    console.error(`grok-sip start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   let app: GrokSipApp;
   try {
     app = await startGrokSip(config, { observer: observability.observer, localAgentThread: true });
