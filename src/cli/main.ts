@@ -25,6 +25,14 @@ const commands: Record<string, Command> = {
     summary: 'place a test call to a SIP URI, play audio, record the answer, print timings',
     load: () => import('./call-command.js'),
   },
+  dial: {
+    summary: 'place a call with an agent through a trunk of a running instance (REST API)',
+    load: () => import('./dial-command.js'),
+  },
+  calls: {
+    summary: "list a running instance's live calls (REST API)",
+    load: () => import('./calls-command.js'),
+  },
 };
 
 function usage(): string {
