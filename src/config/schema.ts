@@ -149,6 +149,20 @@ const sip = z
           'inbound when sip.registrations are set (outbound mode has no standing connection to register over)',
       });
     }
+    // The embedded backend connects out over TLS from a tls listener: its certificate is our client
+    // certificate, its port the one our Via and Contact name.
+    if (s.backend === 'embedded' && !s.listen.some((l) => l.transport === 'tls')) {
+      s.registrations.forEach((r, i) => {
+        if (/^sips:/i.test(r.registrar) || /;transport=tls\b/i.test(r.registrar)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['registrations', i, 'registrar'],
+            params: { value: r.registrar },
+            message: 'a tls listener in sip.listen for a registrar over TLS (TLS connects out from it)',
+          });
+        }
+      });
+    }
   });
 
 const media = z

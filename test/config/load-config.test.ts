@@ -86,6 +86,10 @@ t.test('error messages name the key path, the bad value and what is allowed', as
       'sip:\n  listen:\n    - { transport: tls, address: 127.0.0.1, port: 5061, key: k.pem }\n',
       'sip.listen[0].cert: missing — expected a non-empty string',
     ],
+    [
+      'sip:\n  registrations: [{ aor: sip:bot@pbx.example.test, registrar: sips:pbx.example.test }]\n',
+      'sip.registrations[0].registrar: "sips:pbx.example.test" is not valid — expected a tls listener in sip.listen for a registrar over TLS (TLS connects out from it)',
+    ],
     ['sip:\n  backend: kamailio\n', 'sip.backend: "kamailio" is not valid — expected embedded or drachtio'],
     [
       'sip:\n  backend: drachtio\n',
