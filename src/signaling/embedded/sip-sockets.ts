@@ -267,13 +267,8 @@ export class SipSockets {
         () => socket.destroy(new Error(`${transport.toUpperCase()} connect to ${host}:${port} timed out`)),
         CONNECT_TIMEOUT_MS,
       );
-      // TLS: usable once the handshake (and the check of the server's certificate) is done.
-      socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => {
-        clearTimeout(timer);
-        socket.off('error', reject);
-        resolve(this.#adopt(socket, transport, connectionKeyOf(transport, host, port, servername)));
-      });
-      socket.once('error', (err: Error) => {
+      // Until connected: a TLS error here is the handshake or the server's certificate failing.
+      const failed = (err: Error): void => {
         clearTimeout(timer);
         if (transport === 'tls')
           this.#events.tlsFailure(`to ${servername ?? host}: ${tlsReason(err)}`, {
@@ -283,6 +278,13 @@ export class SipSockets {
             via: '',
           });
         reject(err);
+      };
+      socket.once('error', failed);
+      // TLS: usable once the handshake (and the check of the server's certificate) is done.
+      socket.once(transport === 'tcp' ? 'connect' : 'secureConnect', () => {
+        clearTimeout(timer);
+        socket.off('error', failed);
+        resolve(this.#adopt(socket, transport, connectionKeyOf(transport, host, port, servername)));
       });
     });
   }
