@@ -17,7 +17,11 @@ Places a test call through grok-sip's own SIP stack (e.g. to a running grok-sip:
   --duration <s>        hang up after this many seconds (default 8)
   --record <out.wav>    write what comes back (8 kHz mono)
   --codec PCMU|PCMA     codec to offer (default PCMU)
-  --transport udp|tcp   SIP transport (default udp)
+  --transport udp|tcp|tls  SIP transport (default udp; tls for a sips: target)
+  --tls-cert <file>     with tls: our certificate (PEM), for the TLS listener the call's
+                        in-dialog requests reach and as client certificate
+  --tls-key <file>      its private key (PEM)
+  --tls-ca <file>       CAs trusted besides the system ones to verify the far end (PEM)
   --from <user>         From/Contact user (default grok-sip-call)
   --local <address>     local address for SIP and RTP (default 127.0.0.1)
   --rtp-ports <lo-hi>   local RTP port range (default 41000-41999)
@@ -41,6 +45,9 @@ export async function run(argv: readonly string[]): Promise<number> {
         record: { type: 'string' },
         codec: { type: 'string' },
         transport: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
         from: { type: 'string' },
         local: { type: 'string' },
         'rtp-ports': { type: 'string' },
@@ -66,8 +73,15 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const codec = (values.codec ?? 'PCMU').toUpperCase();
   if (codec !== 'PCMU' && codec !== 'PCMA') return bad(`--codec ${values.codec}: use PCMU or PCMA`);
-  const transport = values.transport ?? 'udp';
-  if (transport !== 'udp' && transport !== 'tcp') return bad(`--transport ${transport}: use udp or tcp`);
+  const transport = values.transport ?? (/^sips:/i.test(target) ? 'tls' : 'udp');
+  if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls')
+    return bad(`--transport ${transport}: use udp, tcp or tls`);
+  if (/^sips:/i.test(target) && transport !== 'tls')
+    return bad(`${target}: a sips: URI needs --transport tls`);
+  const tlsCert = values['tls-cert'];
+  const tlsKey = values['tls-key'];
+  if (transport === 'tls' && (tlsCert === undefined || tlsKey === undefined))
+    return bad('--transport tls needs --tls-cert and --tls-key (our certificate and key)');
   const durationSec = Number(values.duration ?? '8');
   if (!Number.isFinite(durationSec) || durationSec <= 0 || durationSec > 3600) {
     return bad(`--duration ${values.duration}: seconds, 0–3600`);
@@ -117,6 +131,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       rtpPortMax: rtpPorts.max,
       ...(values.from !== undefined && { fromUser: values.from }),
       ...(values.user !== undefined && { credentials: { username: values.user, password: password! } }),
+      ...(transport === 'tls' && { tls: { cert: tlsCert!, key: tlsKey!, ca: values['tls-ca'] } }),
       answerTimeoutMs: answerTimeoutSec * 1000,
     });
   } catch (err) {

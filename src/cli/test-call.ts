@@ -15,7 +15,9 @@ import { buildOffer, parseAnswer } from '../signaling/sdp/index.js';
 
 export interface TestCallOptions {
   readonly target: string;
-  readonly transport: 'udp' | 'tcp';
+  readonly transport: 'udp' | 'tcp' | 'tls';
+  /** With transport tls: our certificate, key and extra CAs (PEM files). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string | undefined };
   readonly localAddress: string;
   readonly codec: CallCodec;
   /** 8 kHz mono PCM16 to send, then silence until the end of the call. */
@@ -46,7 +48,7 @@ const frameBytes = 160;
 
 export async function placeTestCall(options: TestCallOptions): Promise<TestCallReport> {
   const backend = new EmbeddedBackend({
-    listen: [{ transport: options.transport, address: options.localAddress, port: 0 }],
+    listen: [{ transport: options.transport, address: options.localAddress, port: 0, ...options.tls }],
     maxCalls: 1,
     retryAfterSec: 5,
     userAgent: 'grok-sip-call',
