@@ -4,13 +4,23 @@
 //  - with media.srtp required a plain RTP/AVP offer gets 488, and an INVITE without SDP gets our
 //    RTP/SAVP offer (both suites) whose answer in the ACK starts the call;
 //  - baresip with its srtp module and mediaenc=srtp-mand calls: its 600 Hz tone crosses to the
-//    echo agent as SRTP and comes back as SRTP into its recording (both directions decrypted).
+//    echo agent as SRTP and comes back as SRTP into its recording (both directions decrypted),
+//    and a spoken phrase does the same, compared by correlation with what baresip sent.
 // Ports 35100-35299.
 import t, { type Test } from 'tap';
 import { fileURLToPath } from 'node:url';
 import { startGrokSip } from '../../src/app/grok-sip-app.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { baresipDir, receivedTone } from './support/baresip.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  bestCorrelation,
+  samplesOf,
+  segmentedCorrelation,
+  trimSilence,
+} from '../call/support/audio-compare.js';
+import { spokenPhraseDir } from '../call/support/spoken-phrase.js';
+import { baresipDir, receivedPcm, receivedTone } from './support/baresip.js';
 import { runPeer, runSipp } from './support/run-peer.js';
 
 const SIPP_DIR = fileURLToPath(new URL('../../sip-config/sipp/', import.meta.url));
@@ -123,4 +133,40 @@ t.test('baresip with srtp-mand: its tone goes out and comes back as SRTP', async
     `the echo is baresip's 600 Hz tone (sox: ${frequency} Hz, RMS ${rms})`,
   );
   t.ok(rms > 0.05, 'and loud: decrypted audio, not noise or silence');
+});
+
+t.test('baresip with srtp-mand speaks a phrase: the echo it receives correlates with it', async (t) => {
+  const { ended } = await grokSip(t, 35400, 35410, 'required');
+  const phrase = join(spokenPhraseDir(t, 'srtp-phrase'), 'phrase.wav');
+  const dir = baresipDir(t, {
+    sipPort: 35440,
+    rtpPort: 35450,
+    toneSec: 0,
+    sourceWav: phrase,
+    silenceSec: 6,
+    config: 'module\t\t\tsrtp.so\n',
+    accountParams: ';mediaenc=srtp-mand',
+  });
+  const { done } = runPeer(t, 'baresip', ['-f', dir, '-e', '/dial sip:echo@127.0.0.1:35400', '-t', '9'], {
+    timeoutMs: 25_000,
+  });
+  await done;
+  await until(() => ended.length === 1);
+  t.same(ended, ['200 remote-bye'], 'one SRTP call');
+  const echo = receivedPcm(dir);
+  if (echo === undefined) return t.fail('baresip recorded nothing it received');
+  const sent = execFileSync('sox', [
+    join(dir, 'tone.wav'),
+    ...['-t', 'raw', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'],
+  ]);
+  const reference = trimSilence(samplesOf(sent));
+  // baresip records only the packets it plays (we send none in silence): the echo, a little short.
+  const heard = trimSilence(samplesOf(echo));
+  t.ok(heard.length > 0.8 * reference.length, `baresip heard ${heard.length} of ${reference.length} samples`);
+  const whole = bestCorrelation(heard, reference);
+  const pieces = segmentedCorrelation(reference, heard);
+  t.ok(
+    Math.max(whole.correlation, pieces.correlation) >= 0.9,
+    `the echo is the phrase: correlation ${whole.correlation.toFixed(3)} whole, ${pieces.correlation.toFixed(3)} in 250 ms pieces (shifts ${pieces.shifts.join(' ') || 'none'})`,
+  );
 });

@@ -16,6 +16,8 @@ export interface BaresipSetup {
   readonly rtpPort: number;
   /** Seconds of 600 Hz tone, then `silenceSec` of silence (while an echo plays back). */
   readonly toneSec: number;
+  /** A WAV to speak instead of the tone (converted to 8 kHz mono PCM16, then the silence). */
+  readonly sourceWav?: string;
   readonly silenceSec?: number;
   /** Lines appended to the config (e.g. `module\t\t\tsrtp.so`). */
   readonly config?: string;
@@ -29,11 +31,16 @@ export function baresipDir(t: Tap, setup: BaresipSetup): string {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'rec'));
   const tone = join(dir, 'tone.wav');
-  execFileSync('sox', [
-    ...['-n', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', tone],
-    ...['synth', String(setup.toneSec), 'sine', '600', 'vol', '0.5'],
-    ...(setup.silenceSec ? ['pad', '0', String(setup.silenceSec)] : []),
-  ]);
+  const pad = setup.silenceSec ? ['pad', '0', String(setup.silenceSec)] : [];
+  if (setup.sourceWav !== undefined) {
+    execFileSync('sox', [setup.sourceWav, '-r', '8000', '-c', '1', '-b', '16', tone, ...pad]);
+  } else {
+    execFileSync('sox', [
+      ...['-n', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', tone],
+      ...['synth', String(setup.toneSec), 'sine', '600', 'vol', '0.5'],
+      ...pad,
+    ]);
+  }
   const config = readFileSync(join(CONFIG_DIR, 'config'), 'utf8')
     .replace(/^sip_listen.*$/m, `sip_listen\t\t127.0.0.1:${setup.sipPort}`)
     .replace(/^audio_source.*$/m, `audio_source\t\taufile,${tone}`)
@@ -61,4 +68,14 @@ export function receivedTone(dir: string): { frequency: number; rms: number } | 
     frequency: Number(/Rough\s+frequency:\s+(\d+)/.exec(stat)?.[1]),
     rms: Number(/RMS\s+amplitude:\s+([\d.]+)/.exec(stat)?.[1]),
   };
+}
+
+/** What baresip received (its *-dec.wav) as 8 kHz PCM16 little-endian, or undefined. */
+export function receivedPcm(dir: string): Buffer | undefined {
+  const received = readdirSync(join(dir, 'rec')).find((f) => /dec\.wav$/.test(f));
+  if (received === undefined) return undefined;
+  return execFileSync('sox', [
+    join(dir, 'rec', received),
+    ...['-t', 'raw', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', '-L', '-'],
+  ]);
 }
