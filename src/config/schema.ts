@@ -254,22 +254,37 @@ const realtime = z.strictObject({
     .default({ pingIntervalSec: 10, pongTimeoutSec: 5, idleTimeoutSec: 30, maxBufferedMs: 2000 }),
 });
 
-export const configSchema = z.strictObject({
-  sip: sip.default(() => sip.parse({})),
-  media: media.default(() => media.parse({})),
-  realtime: realtime.default(() => realtime.parse({})),
-  agents: agentsSchema,
-  http: z
-    .strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(9090) })
-    .default({ address: '127.0.0.1', port: 9090 }),
-  // Twilio Media Streams and Vonage WebSocket calls on the HTTP listener; absent = SIP only.
-  streams: streamsSchema,
-  // Outbound calls go through a trunk (trunks-schema.ts); none = outbound calls refused.
-  trunks: trunksSchema,
-  shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
-  // One JSON line per call besides the log line; absent = log only.
-  cdr: z.strictObject({ file: nonEmpty.optional() }).default({}),
-});
+export const configSchema = z
+  .strictObject({
+    sip: sip.default(() => sip.parse({})),
+    media: media.default(() => media.parse({})),
+    realtime: realtime.default(() => realtime.parse({})),
+    agents: agentsSchema,
+    http: z
+      .strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(9090) })
+      .default({ address: '127.0.0.1', port: 9090 }),
+    // Twilio Media Streams and Vonage WebSocket calls on the HTTP listener; absent = SIP only.
+    streams: streamsSchema,
+    // Outbound calls go through a trunk (trunks-schema.ts); none = outbound calls refused.
+    trunks: trunksSchema,
+    shutdown: z.strictObject({ drainTimeoutSec: int(0, 3600).default(30) }).default({ drainTimeoutSec: 30 }),
+    // One JSON line per call besides the log line; absent = log only.
+    cdr: z.strictObject({ file: nonEmpty.optional() }).default({}),
+  })
+  .superRefine((c, ctx) => {
+    // As for registrars (sip above): the embedded backend connects out over TLS from a tls listener.
+    if (c.sip.backend !== 'embedded' || c.sip.listen.some((l) => l.transport === 'tls')) return;
+    c.trunks.forEach((trunk, i) => {
+      const sips = trunk.proxy !== undefined && /^sips:/i.test(trunk.proxy);
+      if (trunk.transport !== 'tls' && !sips) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trunks', i, sips ? 'proxy' : 'transport'],
+        params: { value: sips ? trunk.proxy : 'tls' },
+        message: 'a tls listener in sip.listen for a trunk over TLS (TLS connects out from it)',
+      });
+    });
+  });
 
 type DeepReadonly<T> = T extends (infer E)[]
   ? readonly DeepReadonly<E>[]

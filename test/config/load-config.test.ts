@@ -90,6 +90,10 @@ t.test('error messages name the key path, the bad value and what is allowed', as
       'sip:\n  registrations: [{ aor: sip:bot@pbx.example.test, registrar: sips:pbx.example.test }]\n',
       'sip.registrations[0].registrar: "sips:pbx.example.test" is not valid — expected a tls listener in sip.listen for a registrar over TLS (TLS connects out from it)',
     ],
+    [
+      'trunks:\n  - { name: secure, proxy: "sip:pbx.example.test", transport: tls }\n',
+      'trunks[0].transport: "tls" is not valid — expected a tls listener in sip.listen for a trunk over TLS (TLS connects out from it)',
+    ],
     ['sip:\n  backend: kamailio\n', 'sip.backend: "kamailio" is not valid — expected embedded or drachtio'],
     [
       'sip:\n  backend: drachtio\n',
