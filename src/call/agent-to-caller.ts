@@ -1,6 +1,6 @@
 // Agent → caller, top to bottom: response.output_audio.delta → playout queue (native: converts
 // once to the call codec, 20 ms frames, absorbs the agent's faster-than-real-time bursts; a PCM16
-// leg such as a Vonage stream only cuts frames) → one frame per media clock tick → the leg (RTP,
+// leg such as a Vonage stream only cuts frames, resampled when the API rate differs) → one frame per media clock tick → the leg (RTP,
 // or a media message on the stream). Barge-in empties the queue here, within the tick.
 import { durationMs, legCodec, type AudioFormat } from '../audio/audio-format.js';
 import { OutboundAudio, type OutboundAudioStats } from '../media/outbound-audio.js';
@@ -49,7 +49,7 @@ export class AgentToCaller {
     this.#queue =
       codec !== null
         ? new OutboundAudio(options.apiFormat, codec, { maxQueueMs })
-        : new PcmPlayoutQueue(options.legFormat, { maxQueueMs });
+        : new PcmPlayoutQueue(options.legFormat, { maxQueueMs, apiFormat: options.apiFormat });
     this.#sink = options.sink;
     this.#onFrameSent = options.onFrameSent;
   }

@@ -1,7 +1,7 @@
 // Caller → agent, top to bottom: caller audio from the leg (an RTP packet, or a Twilio media
 // message with its chunk number and timestamp) → jitter buffer + loss concealment (native; also
 // transcodes when the API format is not the call codec; a PCM16 leg such as a Vonage stream has a
-// plain FIFO instead) → one 20 ms frame per media clock tick → input_audio_buffer.append on the
+// plain FIFO instead, resampled when the API rate differs) → one 20 ms frame per media clock tick → input_audio_buffer.append on the
 // realtime socket.
 import { legCodec, type AudioFormat } from '../audio/audio-format.js';
 import { InboundAudio, type InboundAudioStats, type JitterDelayOptions } from '../media/inbound-audio.js';
@@ -31,7 +31,7 @@ export class CallerToAgent {
     this.#jitterBuffer =
       codec !== null
         ? new InboundAudio(codec, options.apiFormat, options.jitter)
-        : new PcmInboundFrames(options.legFormat, options.jitter);
+        : new PcmInboundFrames(options.legFormat, { ...options.jitter, apiFormat: options.apiFormat });
     this.#sendToAgent = options.sendToAgent;
     this.#onFrame = options.onFrame;
   }

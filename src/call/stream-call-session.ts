@@ -19,12 +19,16 @@ import { StreamLeg } from './stream-leg.js';
 
 /**
  * The realtime format of a stream call: Twilio's μ-law as the profile asks (pass-through by
- * default, like a PCMU SIP call); Vonage's PCM16 as it is (Grok takes PCM at 8-48 kHz, so no
- * resampling on either side).
+ * default, like a PCMU SIP call). Vonage's PCM16 at its own rate by default (Grok takes PCM at
+ * 8-48 kHz: no resampling either way); a profile asking pcm16/pcm24 gets that rate through the
+ * resampler; a G.711 ask has no meaning on a PCM leg and keeps the leg's PCM.
  */
 export function streamApiFormat(profile: AgentProfile, legFormat: AudioFormat): AudioFormat {
   const codec = legCodec(legFormat);
-  return codec !== null ? apiAudioFormat(profile, codec) : legFormat;
+  if (codec !== null) return apiAudioFormat(profile, codec);
+  if (profile.audioFormat === 'pcm16') return { encoding: 'pcm', sampleRate: 16000 };
+  if (profile.audioFormat === 'pcm24') return { encoding: 'pcm', sampleRate: 24000 };
+  return legFormat;
 }
 
 export class StreamCallSession {
@@ -83,7 +87,12 @@ export class StreamCallSession {
     }
     this.#profile = profile;
     this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(profile.webhooks ?? [], this.callId, this.#log);
+    this.#webhooks = new CallEventWebhooks(
+      profile.webhooks ?? [],
+      this.callId,
+      this.#log,
+      this.#services.callEvents,
+    );
     this.#webhooks.post('call.started', {
       from: stream.from,
       to: stream.to,

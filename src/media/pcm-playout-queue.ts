@@ -2,9 +2,12 @@
 // no codec to convert to, so none of the native core's work applies; the agent's deltas (any
 // length, a sample may straddle two) are cut into exact 20 ms frames here, the shape of
 // OutboundAudio (push / pull / flush / clear) so agent-to-caller.ts reads the same for every leg.
-// Only Buffer slicing and one copy per frame: no per-sample loop in TypeScript.
-import { bytesPerMs, type AudioFormat } from '../audio/audio-format.js';
+// When the agent speaks PCM at another rate than the leg (a profile asking pcm16/pcm24 of an 8 kHz
+// stream), the native resampler converts each delta on push. Only Buffer slicing and one copy per
+// frame here: no per-sample loop in TypeScript.
+import { bytesPerMs, sampleRateOf, type AudioFormat } from '../audio/audio-format.js';
 import type { OutboundAudioStats } from './outbound-audio.js';
+import { Resampler, type ResamplerRate } from './resampler.js';
 
 const frameMs = 20;
 
@@ -13,6 +16,9 @@ export class PcmPlayoutQueue {
   readonly #maxQueueBytes: number;
   readonly #bytesPerMs: number;
   readonly #chunks: Buffer[] = [];
+  readonly #resampler: Resampler | null;
+  /** A delta that ended mid-sample leaves its odd byte here for the next (resampling only). */
+  #oddByte: Buffer | null = null;
   #queuedBytes = 0;
   /** Between the first push of a response and its flush(): a dry pull then is an underrun. */
   #inResponse = false;
@@ -25,9 +31,17 @@ export class PcmPlayoutQueue {
     underruns: 0,
   };
 
-  /** @throws RangeError unless `format` is PCM16 at a rate with whole samples per 20 ms. */
-  constructor(format: AudioFormat, options: { maxQueueMs?: number } = {}) {
+  /**
+   * @param options.apiFormat what push() takes: PCM16 at the leg's rate (default) or another rate.
+   * @throws RangeError unless both are PCM16 at rates the resampler converts between.
+   */
+  constructor(format: AudioFormat, options: { maxQueueMs?: number; apiFormat?: AudioFormat } = {}) {
     if (format.encoding !== 'pcm') throw new RangeError('PcmPlayoutQueue: the leg format must be PCM16');
+    const api = options.apiFormat ?? format;
+    if (api.encoding !== 'pcm') throw new RangeError('PcmPlayoutQueue: the API format must be PCM16');
+    const [legRate, apiRate] = [sampleRateOf(format), sampleRateOf(api)];
+    this.#resampler =
+      legRate === apiRate ? null : new Resampler(apiRate as ResamplerRate, legRate as ResamplerRate);
     this.#bytesPerMs = bytesPerMs(format);
     this.frameBytes = this.#bytesPerMs * frameMs;
     if (!Number.isInteger(this.frameBytes)) throw new RangeError(`PcmPlayoutQueue: ${format.sampleRate} Hz`);
@@ -35,8 +49,9 @@ export class PcmPlayoutQueue {
   }
 
   push(audio: Uint8Array): void {
-    if (audio.length === 0) return;
-    const chunk = Buffer.isBuffer(audio) ? audio : Buffer.from(audio.buffer, audio.byteOffset, audio.length);
+    let chunk = Buffer.isBuffer(audio) ? audio : Buffer.from(audio.buffer, audio.byteOffset, audio.length);
+    if (this.#resampler !== null) chunk = this.#resample(chunk);
+    if (chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#queuedBytes += chunk.length;
     this.#stats.pushedMs += chunk.length / this.#bytesPerMs;
@@ -75,7 +90,20 @@ export class PcmPlayoutQueue {
     this.#queuedBytes = 0;
     this.#inResponse = false;
     this.#stats.droppedMs += ms;
+    // The next answer is a new signal: no filter history from the one cut off.
+    this.#resampler?.reset();
+    this.#oddByte = null;
     return ms;
+  }
+
+  #resample(delta: Buffer): Buffer {
+    let whole = this.#oddByte === null ? delta : Buffer.concat([this.#oddByte, delta]);
+    this.#oddByte = null;
+    if (whole.length % 2 === 1) {
+      this.#oddByte = Buffer.from(whole.subarray(whole.length - 1));
+      whole = whole.subarray(0, whole.length - 1);
+    }
+    return whole.length === 0 ? whole : this.#resampler!.process(whole);
   }
 
   get queuedMs(): number {

@@ -39,3 +39,16 @@ t.test('bounded: the oldest audio goes past maxQueueMs', async (t) => {
   t.equal(q.stats().overflowDroppedMs, 40);
   t.equal(q.pull()![0], 2, 'the newest 40 ms remain');
 });
+
+t.test('agent PCM at another rate: resampled on push, odd bytes carried to the next delta', async (t) => {
+  const q = new PcmPlayoutQueue(
+    { encoding: 'pcm', sampleRate: 8000 },
+    { apiFormat: { encoding: 'pcm', sampleRate: 16000 } },
+  );
+  t.equal(q.frameBytes, 320, 'frames at the leg rate');
+  // 100 ms at 16 kHz, split mid-sample: 100 ms at 8 kHz, less the filter's start-up.
+  t.doesNotThrow(() => q.push(Buffer.alloc(1601, 0)));
+  t.doesNotThrow(() => q.push(Buffer.alloc(1599, 0)));
+  t.ok(q.queuedMs > 90 && q.queuedMs <= 100, `${q.queuedMs} ms queued at the leg rate`);
+  t.equal(q.pull()?.length, 320);
+});

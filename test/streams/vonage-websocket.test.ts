@@ -149,6 +149,53 @@ t.test('the phrase comes back through the echo agent (16 kHz L16, no resampling)
   t.equal(record.turns, 1, 'one agent turn');
 });
 
+t.test('8 kHz stream, pcm16 profile: the phrase comes back through the resampler both ways', async (t) => {
+  const config8k = parseConfig(
+    `
+sip:
+  listen: [{ transport: udp, address: 127.0.0.1, port: 34230 }]
+media: { rtpAddress: 127.0.0.1, portMin: 34600, portMax: 34699, workers: 0 }
+http: { address: 127.0.0.1, port: ${httpPort} }
+streams:
+  vonage: { publicUrl: '${publicUrl}', signatureSecret: '\${VONAGE_SIGNATURE_SECRET}', sampleRate: 8000 }
+agents:
+  default: echo16
+  profiles: [{ name: echo16, instructions: Repeat what the caller says., audioFormat: pcm16 }]
+`,
+    { VONAGE_SIGNATURE_SECRET: secret },
+  );
+  const { app, records } = await startStreamApp(t, config8k);
+  const client = await placeCall('447700900108');
+  t.equal(client.endpoint['content-type'], 'audio/l16;rate=8000', 'the NCCO asks for 8 kHz');
+  await waitFor('the agent session', () => app.localAgent!.openConnections() === 1);
+  await client.silence(400);
+  await client.speak(phrase.pcm8k);
+  const frames = phrase.pcm8k.length / 320;
+  let last = -1;
+  for (let i = 0; i < 60 && (client.played.length < frames * 0.9 || client.played.length !== last); i++) {
+    last = client.played.length;
+    await client.silence(200);
+  }
+  client.hangup();
+  await waitFor('the call record', () => records.length === 1);
+  const sent = trimSilence(samplesOf(phrase.pcm8k));
+  const echoed = trimSilence(samplesOf(Buffer.concat(client.played)));
+  const padded = new Float64Array(sent.length + 8000);
+  padded.set(sent, 4000);
+  const { correlation } = segmentedCorrelation(padded, echoed);
+  t.ok(correlation >= 0.99, `echo matches the phrase: correlation ${correlation.toFixed(4)}`);
+  t.ok(
+    echoed.length >= 0.9 * sent.length,
+    `echo holds ${((100 * echoed.length) / sent.length).toFixed(1)} % of the phrase`,
+  );
+  t.ok(
+    client.played.every((f) => f.length === 320),
+    'every binary message we sent is 20 ms at 8 kHz (320 bytes)',
+  );
+  t.equal(records[0]!.apiFormat, 'pcm16', 'the agent spoke PCM at 16 kHz');
+  t.equal(records[0]!.endReason, 'remote-bye');
+});
+
 t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
   const { app, records } = await startStreamApp(t, config, { localAgent: { mode: 'scripted' } });
   const agent = app.localAgent!;

@@ -82,8 +82,11 @@ export class VonageStreamClient {
   readonly clears: { atMs: number; playedFrames: number }[] = [];
   #queue: ({ kind: 'audio'; frame: Buffer } | { kind: 'notify'; payload: unknown })[] = [];
   readonly #playTimer: NodeJS.Timeout;
+  /** 20 ms at the NCCO's rate: 640 bytes at 16 kHz, 320 at 8 kHz. */
+  readonly frameBytes: number;
 
   constructor(readonly endpoint: WebsocketEndpoint) {
+    this.frameBytes = (Number(/rate=(\d+)/.exec(endpoint['content-type'])?.[1] ?? 16000) / 50) * 2;
     this.ws = new WebSocket(endpoint.uri);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -143,12 +146,13 @@ export class VonageStreamClient {
     });
   }
 
-  /** 16 kHz PCM16, one 640-byte binary message per 20 ms on a real-time clock. */
+  /** PCM16 at the stream's rate, one 20 ms binary message per 20 ms on a real-time clock. */
   async speak(pcm: Buffer): Promise<void> {
     const started = performance.now();
-    for (let at = 0, n = 0; at < pcm.length; at += 640, n++) {
-      const frame = Buffer.alloc(640);
-      pcm.copy(frame, 0, at, Math.min(at + 640, pcm.length));
+    const size = this.frameBytes;
+    for (let at = 0, n = 0; at < pcm.length; at += size, n++) {
+      const frame = Buffer.alloc(size);
+      pcm.copy(frame, 0, at, Math.min(at + size, pcm.length));
       if (this.ws.readyState !== WebSocket.OPEN) return;
       this.ws.send(frame, { binary: true });
       const wait = started + (n + 1) * 20 - performance.now();
@@ -157,7 +161,7 @@ export class VonageStreamClient {
   }
 
   silence(ms: number): Promise<void> {
-    return this.speak(Buffer.alloc((ms / 20) * 640));
+    return this.speak(Buffer.alloc((ms / 20) * this.frameBytes));
   }
 
   dtmf(digit: string): void {
