@@ -30,8 +30,8 @@ constexpr double kFloorRise = 1.0023131618;  // per subframe: 2^(1/300), +6 dB i
 // any jump, and times 1e18 ms apart cannot overflow int64.
 constexpr double kMaxTimelineStep = double(int64_t(1) << 40);
 // Wait at most this many 10 ms subframes (within 10 ms over the target) for a missing packet.
-constexpr int kMaxWaits = 1;
-constexpr int64_t kWaitBudget = JitterBuffer::kSubframe;
+constexpr int64_t kShrinkExcess = 2 * JitterBuffer::kSubframe;
+constexpr int kLateShareFloor = 300;  // 10 ms delay samples: 3 s
 // Re-evaluate the target every 5 pulls (100 ms): two passes over the window each time.
 constexpr int kTargetEveryPulls = 5;
 
@@ -118,6 +118,10 @@ void JitterBuffer::update_target() {
   const int last = int(histogram_.size()) - 1;
   for (auto it = begin; it != end; ++it) ++histogram_[size_t(std::min(*it - min_delay_, double(last)))];
   const double n = double(delays_count_);
+  // Late shares over at least 3 s of audio: early in a stream the window is short and one packet
+  // late by a start-up stall would be percents of it and raise the target at once (and the first
+  // pause would then move the delay); the part of the window not yet filled counts as on time.
+  const double share_of = std::max(n, double(kLateShareFloor));
   double best = double(config_.min_delay_ms);
   double best_cost = 1e300;
   uint32_t on_time = 0;
@@ -125,7 +129,7 @@ void JitterBuffer::update_target() {
     on_time += histogram_[size_t(b)];
     const double t = std::max(double(b + 1), double(config_.min_delay_ms));
     if (t > config_.max_delay_ms) break;
-    const double cost = t + config_.late_cost_ms * 100.0 * (n - on_time) / n;
+    const double cost = t + config_.late_cost_ms * 100.0 * (n - on_time) / share_of;
     if (cost < best_cost) best_cost = cost, best = t;
   }
   target_ms_ = std::clamp(best, double(config_.min_delay_ms), double(config_.max_delay_ms));
@@ -349,7 +353,9 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
   }
   // Grow at the first pause or missing subframe; shrink at the first missing one, or in a pause
   // once the excess has lasted kDropAfterFrames (a dip in the target costs nothing).
-  over_frames_ = err <= -kSubframe ? over_frames_ + 1 : 0;
+  // Shrinking waits for 20 ms of excess: 10 ms above the target (the start-up phase, a minimum
+  // that eased by a few ms) costs 10 ms of latency, a move inside a phrase would cost more.
+  over_frames_ = err <= -kShrinkExcess ? over_frames_ + 1 : 0;
   under_frames_ = err > 0 ? under_frames_ + 1 : 0;
   int k = 0;
   bool spliced = false;
@@ -372,7 +378,7 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
         err -= kSubframe;
         continue;
       }
-      const bool excess = err <= -kSubframe && !dropped;
+      const bool excess = err <= -kShrinkExcess && !dropped;
       const bool in_pause = quiet_now && last_quiet_ && subframe_complete(cursor_ + kSubframe) &&
                             quiet(level(cursor_ + kSubframe));
       const bool force = over_frames_ >= kForceDropAfterFrames;
@@ -395,32 +401,29 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
       std::memcpy(out, slot(cursor_).bytes, kSubframe);
       frame.sub[k] = spliced ? Sub::RealAfterDrop : Sub::Real;
       missing_run_ = 0;
-      waits_ = 0;
       added_delay_sum_ += now_ms - slot(cursor_).arrival_ms;
       ++added_delay_n_;
       track_floor(lvl);
       last_quiet_ = quiet_now;
-    } else if (err <= -kSubframe && subframe_complete(cursor_ + kSubframe) &&
-               (in_pause_or_outage() || waits_ > 0)) {
-      // Missing audio while holding 10 ms more delay than needed, in a pause (or right after our
-      // own wait for it): close the gap instead of concealing it; the delay shrinks without
-      // dropping real audio. In speech a gap is concealed in place: what follows keeps its time.
+    } else if (err <= -(resync_grace_ > 0 ? kSubframe : kShrinkExcess) &&
+               subframe_complete(cursor_ + kSubframe) && in_pause_or_outage()) {
+      // Missing audio in a pause while holding 20 ms more delay than needed (10 ms at a stream
+      // change, where re-anchoring leaves such holes): close the gap
+      // instead of concealing it; the delay shrinks without dropping real audio. In speech a gap
+      // is concealed in place: what follows keeps its time.
       clear(cursor_, cursor_ + kSubframe);
       cursor_ += kSubframe;
       err += kSubframe;
       ++stats_.skipped;
       spliced = true;
       continue;
-    } else if ((in_pause_or_outage() || (err > 0 && under_frames_ >= kForceGrowAfterFrames)) &&
-               (err > 0 || (waits_ < kMaxWaits && err - kSubframe >= -kWaitBudget &&
-                            current_delay_ms_ + 10 <= config_.max_delay_ms))) {
+    } else if (err > 0 && (in_pause_or_outage() || under_frames_ >= kForceGrowAfterFrames)) {
       // In a pause, missing below the target: grow over it, concealing without consuming, so its
-      // packet (late or reordered) gets 10 ms more. At the target: wait once for a reordered
-      // packet; if it was lost, the gap is closed by the branch above at the next pull, and the
-      // wait cost nothing. Not in speech: a wait or a growth there would move everything after it
-      // by 10 ms (a late packet in speech is concealed and dropped; the delay grows at the pause).
+      // packet (late) gets 10 ms more. Not in speech: a growth there would move everything after
+      // it by 10 ms (a late packet in speech is concealed and dropped; the delay grows at the
+      // pause). No waiting for a reordered packet at the target: in a pause a missing subframe is
+      // silence anyway, and a wait that its packet answers moves the delay for nothing.
       frame.sub[k++] = Sub::Inserted;
-      if (err <= 0) ++waits_;
       ++stats_.inserted;
       if (missing_run_++ < kAudibleConcealment) concealed = true;
       err -= kSubframe;
@@ -429,7 +432,6 @@ bool JitterBuffer::pull(double now_ms, Frame& frame) {
       frame.sub[k] = Sub::Missing;
       // Past 60 ms the concealment is silence (G.711 Appendix I): not counted as concealed.
       if (missing_run_++ < kAudibleConcealment) concealed = true;
-      waits_ = 0;
     }
     spliced = false;
     clear(cursor_, cursor_ + kSubframe);

@@ -5,24 +5,25 @@
 // timeline). The playout point is the minimum of those over a 10 s window plus a target delay
 // that minimises "delay + late_cost_ms per % of audio that would have been late" over the same
 // window, clamped to [min, max].
-// The playout point moves in 10 ms steps, and only where it moves no speech: in a pause (after a
-// quiet subframe) or 60 ms into an outage (concealment has faded to silence):
-//  - a subframe missing at its playout time there while below the target is concealed without
-//    consuming the timeline (grow: its packet gets 10 ms more), and one missing while above the
-//    target is closed instead of concealed (shrink for free);
-//  - a concealed subframe is inserted between two quiet subframes (grow at once), or after 0.5 s
-//    of excess a quiet subframe between two quiet ones is dropped (shrink).
+// The playout point moves in 10 ms steps, only where needed and only where it moves no speech:
+// in a pause (after a quiet subframe), at a stream change, or 60 ms into an outage (concealment
+// has faded to silence). There:
+//  - below the target, a missing subframe is concealed without consuming the timeline (grow: its
+//    packet gets 10 ms more), or a concealed subframe is inserted between two quiet ones;
+//  - 20 ms or more above the target (10 ms is tolerated: moving costs more than it saves), a
+//    missing subframe is closed instead of concealed, or after 0.5 s a quiet subframe between
+//    quiet ones is dropped (shrink).
 // In speech a missing subframe is concealed in place and a late packet dropped: everything after
-// keeps its time, so a phrase comes out at one delay (the delay follows at the next pause).
+// keeps its time, so a phrase comes out at one delay. Nothing waits for reordered packets: a wait
+// that the packet answers moves the delay, and in a pause the missing audio is silence anyway.
 // Quiet: mean |sample| of the decoded subframe below 104 (-50 dBFS), or below twice (+6 dB) a
 // tracked noise floor but never above 328 (-40 dBFS), so a line with background noise has pauses
 // too while a fricative (weak speech 20-30 dB under the vowels, above the noise) does not count.
 // Fallbacks for sound that never pauses (loud noise, a talker who never stops): below the target
-// for 2 s, a missing subframe grows the delay in speech too; after 5 s of unbroken excess with no
-// pause and no loss, 10 ms of real audio is dropped and spliced (forced_drops). In a pause a missing subframe
-// at the target is first waited for once (10 ms): reordered packets are played, lost ones cost nothing extra.
-// SSRC changes, absurd sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp jumps re-anchor the new stream
-// on the same timeline (resync). Memory is fixed at construction and scales with max_delay_ms (see
+// for 2 s, a missing subframe grows the delay in speech too; after 5 s of excess with no pause
+// and no loss, 10 ms of real audio is dropped and spliced (forced_drops). SSRC changes, absurd
+// sequence jumps (RFC 3550 A.1 MAX_DROPOUT) and timestamp jumps re-anchor the new stream on the
+// same timeline (resync). Memory is fixed at construction and scales with max_delay_ms (see
 // memory_bytes()).
 #pragma once
 #include <cstddef>
@@ -148,7 +149,6 @@ class JitterBuffer {
   int64_t cursor_ = 0;    // timeline position of the next sample to play
   double min_delay_ = 0;  // D: minimum relative delay (ms, at packet end) in the window
   uint64_t pulls_ = 0;
-  int waits_ = 0;           // consecutive subframes waited for a probably reordered packet
   int missing_run_ = 0;     // consecutive concealed subframes
   int over_frames_ = 0;     // consecutive pulls with at least 10 ms more delay than needed
   int under_frames_ = 0;    // consecutive pulls with less delay than the target

@@ -2,8 +2,10 @@
 // this thread's own media clock, RTP sockets (from the range every thread shares) and realtime sockets.
 // SIP stays on the main thread and reaches the calls through the call channel. Everything a call
 // reports (observer events, its record) and this thread's counters go back as messages.
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CallSession } from '../call/call-session.js';
+import { warmUpCallPaths } from '../call/warm-up.js';
 import { mediaClock } from '../media/media-clock.js';
 import type { CallObserver } from '../observability/call-detail-record.js';
 import { ignore, ignoredErrors } from '../observability/ignored-errors.js';
@@ -85,4 +87,8 @@ port.on('message', (m: ToThread) => {
       channel.handle(m);
   }
 });
+// Compile the hot paths before the first call, not during its audio (src/call/warm-up.ts).
+const warmStartMs = performance.now();
+warmUpCallPaths();
+log.debug({ ms: Math.round(performance.now() - warmStartMs) }, 'call paths warmed up');
 post({ type: 'ready' });

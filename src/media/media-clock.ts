@@ -39,6 +39,8 @@ export class MediaClock {
   readonly #subscribers = new Set<MediaClockSubscriber>();
   readonly #logOnce = new LogOnce();
   #timer: NodeJS.Timeout | undefined;
+  /** Set between the timer and the ticks it runs (check phase). */
+  #immediate: NodeJS.Immediate | undefined;
   // Bumped on every stop: a burst in progress notices the clock was stopped (and maybe restarted).
   #generation = 0;
   #startMs = 0;
@@ -67,7 +69,7 @@ export class MediaClock {
    */
   subscribe(subscriber: MediaClockSubscriber): () => void {
     this.#subscribers.add(subscriber);
-    if (this.#timer === undefined) this.#start();
+    if (!this.running) this.#start();
     return () => this.unsubscribe(subscriber);
   }
 
@@ -78,7 +80,7 @@ export class MediaClock {
   }
 
   get running(): boolean {
-    return this.#timer !== undefined;
+    return this.#timer !== undefined || this.#immediate !== undefined;
   }
 
   get stats(): MediaClockStats {
@@ -100,6 +102,8 @@ export class MediaClock {
 
   #stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#immediate = undefined;
     this.#timer = undefined;
     this.#generation++;
     // tickIndex keeps counting across idle periods so a subscriber never sees it go back.
@@ -116,7 +120,16 @@ export class MediaClock {
   }
 
   readonly #onTimer = (): void => {
+    // The ticks run in the check phase, right after this loop iteration's I/O poll: a datagram
+    // that arrived before its tick is read before the tick pulls its audio. After a stall this
+    // matters most: the burst of missed ticks would otherwise run before any of the RTP that
+    // queued up in the sockets during the stall, find every subframe missing and conceal it.
     this.#timer = undefined;
+    this.#immediate = setImmediate(this.#runDue);
+  };
+
+  readonly #runDue = (): void => {
+    this.#immediate = undefined;
     const generation = this.#generation;
     const nowMs = performance.now();
     const dueCount = Math.floor((nowMs - this.#startMs) / this.periodMs) - this.#nextN + 1;
@@ -134,7 +147,8 @@ export class MediaClock {
       this.#runTick(scheduledMs, tickIndex, nowMs - scheduledMs);
       if (generation !== this.#generation) return; // everyone unsubscribed during the tick
     }
-    if (this.#timer === undefined && this.#subscribers.size > 0) this.#schedule();
+    if (this.#timer === undefined && this.#immediate === undefined && this.#subscribers.size > 0)
+      this.#schedule();
   };
 
   #runTick(scheduledMs: number, tickIndex: number, latenessMs: number): void {
