@@ -3,7 +3,10 @@
 // echoed back through the call core, DTMF to the agent, barge-in (`clear` at once, truncation at
 // the marks Twilio returned), transfer by the call-update API, and streams that break the
 // protocol ending only their own call.
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { parseConfig } from '../../src/config/load-config.js';
 import { decodeUlaw } from '../../src/media/g711.js';
@@ -339,4 +342,68 @@ t.test('drain: new calls are turned away, live streams end with shutdown', async
   const closed = await client.closed;
   t.equal(closed.code, 1000, 'we closed the live stream');
   t.equal(records[0]?.endReason, 'shutdown', 'its record says shutdown');
+});
+
+t.test('recording, transcript, call-event webhooks and metrics of a stream call', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'grok-sip-stream-records-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const posted: { event: string; cdr?: { backend: string } }[] = [];
+  const hooks = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      posted.push(JSON.parse(body) as { event: string; cdr?: { backend: string } });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => hooks.listen(34003, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => hooks.close(resolve)));
+  const recorded = parseConfig(
+    `
+sip:
+  listen: [{ transport: udp, address: 127.0.0.1, port: 34010 }]
+media:
+  rtpAddress: 127.0.0.1
+  portMin: 34100
+  portMax: 34199
+  workers: 0
+  recordings: { dir: '${dir}/rec' }
+  transcripts: { dir: '${dir}/txt' }
+http: { address: 127.0.0.1, port: ${httpPort} }
+streams:
+  twilio: { publicUrl: '${publicUrl}', authToken: '\${TWILIO_AUTH_TOKEN}' }
+agents:
+  default: echo
+  profiles:
+    - name: echo
+      instructions: Repeat what the caller says.
+      webhooks: [{ url: 'http://127.0.0.1:34003/events' }]
+`,
+    { TWILIO_AUTH_TOKEN: authToken },
+  );
+  const { app, records, url } = await startStreamApp(t, recorded);
+  const client = await placeCall('+15550100');
+  await waitFor('the agent session', () => app.localAgent!.openConnections() === 1);
+  await client.silence(300);
+  await client.speak(phrase.ulaw);
+  for (let i = 0; i < 40 && client.played.length < phraseFrames * 0.9; i++) await client.silence(200);
+  client.stop();
+  await waitFor('the call record', () => records.length === 1);
+  await waitFor('call.ended posted', () => posted.some((p) => p.event === 'call.ended'));
+
+  const wav = path.join(dir, 'rec', `${client.options.callSid}.wav`);
+  t.ok(existsSync(wav) && statSync(wav).size > 44 + 8000 * 4, 'a stereo WAV of the call, seconds long');
+  t.ok(readdirSync(path.join(dir, 'txt')).length > 0, 'a transcript file');
+  t.same(
+    posted.map((p) => p.event).filter((e) => e.startsWith('call.')),
+    ['call.started', 'call.answered', 'call.ended'],
+    'call-event webhooks posted in order',
+  );
+  t.equal(
+    posted.find((p) => p.event === 'call.ended')?.cdr?.backend,
+    'twilio',
+    'the posted CDR names the ingress',
+  );
+  const metrics = await (await fetch(`${url}/metrics`)).text();
+  t.match(metrics, /grok_sip_calls_total\{result="remote-bye"\} 1/, 'calls_total counts the stream call');
 });
