@@ -88,6 +88,16 @@ t.test('media.srtp optional: RTP/SAVP answered RTP/SAVP with our own key of the 
     Buffer.from(n!.srtp!.local.keySalt),
     'kept on re-INVITE',
   );
+  const ours80 = freshCrypto(5, 'AES_CM_128_HMAC_SHA1_80');
+  const on80 = negotiate(remote, { codecs: both, srtp: 'required', localCrypto: ours80 });
+  t.equal(on80?.srtp?.remote.tag, 3, "a re-INVITE takes the offer's line of our suite");
+  t.equal(on80?.srtp?.local.suite, 'AES_CM_128_HMAC_SHA1_80');
+  const only32 = parseSdp(fixture('srtp-suites').replace(/a=crypto:3 [^\r]*\r\n/, ''));
+  t.equal(
+    negotiate(only32, { codecs: both, srtp: 'required', localCrypto: ours80 }),
+    null,
+    'a re-INVITE without our suite is refused (488): we keep sending under our key',
+  );
 });
 
 t.test('media.srtp required: plain RTP/AVP is refused (488); optional answers it plainly', async (t) => {
@@ -112,11 +122,10 @@ t.test('our RTP/SAVP offer and the answer to it', async (t) => {
   const offer = buildOffer({ ...local, codecs: ['PCMU'], crypto });
   t.match(offer, /m=audio 40000 RTP\/SAVP 0 101/);
   t.equal(offer.match(/a=crypto:/g)?.length, 2);
-  const theirKey = freshCrypto(2, 'AES_CM_128_HMAC_SHA1_32');
-  const answer = buildAnswer(
-    { ...negotiate(parseSdp(offer), { codecs: ['PCMU'], srtp: 'required', localCrypto: theirKey })! },
-    { address: '192.0.2.2', port: 50000 },
-  );
+  const answer = buildAnswer(negotiate(parseSdp(offer), { codecs: ['PCMU'], srtp: 'required' })!, {
+    address: '192.0.2.2',
+    port: 50000,
+  });
   const n = parseAnswer(answer, { codecs: ['PCMU'], crypto });
   t.equal(n.srtp?.local, crypto[0], 'the first line we offered, which the answerer chose');
   t.equal(n.srtp?.remote.suite, 'AES_CM_128_HMAC_SHA1_80');

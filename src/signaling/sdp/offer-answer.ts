@@ -25,7 +25,7 @@ export interface CodecPrefs {
   readonly ptimeMs?: number;
   /** media.srtp (default off: RTP/SAVP refused, as before SRTP existed). */
   readonly srtp?: SrtpPolicy;
-  /** Our key so far (a re-INVITE): kept when the suite stays, so our stream is not re-keyed. */
+  /** Our key so far (a re-INVITE): kept, so our stream is not re-keyed; offers without its suite get null. */
   readonly localCrypto?: SdesCrypto;
 }
 
@@ -97,11 +97,12 @@ function negotiateSrtp(remote: RemoteMedia, prefs: CodecPrefs): NegotiatedSrtp |
   const profile = remote.protocol.toUpperCase();
   if (profile === 'RTP/AVP') return policy === 'required' ? null : undefined;
   if (profile !== 'RTP/SAVP' || policy === 'off') return null;
-  const theirs = remote.crypto[0];
-  if (theirs === undefined) return null;
+  // A re-INVITE (our key so far given) must stay on our suite: we keep sending under our key.
   const kept = prefs.localCrypto;
+  const theirs = kept === undefined ? remote.crypto[0] : remote.crypto.find((c) => c.suite === kept.suite);
+  if (theirs === undefined) return null;
   const local =
-    kept !== undefined && kept.suite === theirs.suite
+    kept !== undefined
       ? { tag: theirs.tag, suite: kept.suite, keySalt: kept.keySalt }
       : freshCrypto(theirs.tag, theirs.suite);
   return { local, remote: theirs };
