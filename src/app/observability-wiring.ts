@@ -88,6 +88,8 @@ export async function startObservability(
           () => started.callThreads().find((t) => t.name === thread.name)?.health,
         );
       }
+      const backend = started.backend;
+      if (backend.tlsCertificates !== undefined) metrics.setTlsCertificates(() => backend.tlsCertificates!());
       for (const state of started.backend.registrations()) metrics.setRegistration(state);
       started.backend.events.on('registration', (state) => metrics.setRegistration(state));
     },

@@ -2,7 +2,7 @@
 // process, and prom-client's global registry would mix them). Fed by the call layer through
 // CallObserver (accepted, answered, first agent audio, ended, …), by the signaling backend
 // (setRegistration), and, at scrape time, by each thread's health (addThread: event-loop lag,
-// media-clock ticks, RTP send errors).
+// media-clock ticks, RTP send errors) and the TLS certificates served (setTlsCertificates).
 // Buckets are for telephony: setup from 5 ms (local agent) to 5 s (slow agent handshake), first
 // audio and turn latency from 50 ms to 10 s.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -58,8 +58,16 @@ export interface GrokSipMetricsOptions {
  * before that (404, 488, 400, policy, capacity) still reach ended() and calls_total, but never the
  * active_calls gauge.
  */
+/** A certificate as the metrics see it (signaling's TlsCertificateInfo has this shape). */
+export interface TlsCertificateSample {
+  readonly subject: string;
+  /** As OpenSSL prints it: 'Dec  2 15:24:51 2026 GMT'. */
+  readonly validTo: string;
+}
+
 export class GrokSipMetrics implements CallObserver {
   readonly registry = new Registry();
+  #tlsCertificates: () => readonly TlsCertificateSample[] = () => [];
   readonly #activeCallIds = new Set<string>();
   readonly #activeCalls: Gauge;
   readonly #calls: Counter<'result'>;
@@ -193,6 +201,24 @@ export class GrokSipMetrics implements CallObserver {
       labelNames: ['aor'],
       registers,
     });
+    // Read at scrape time: a certificate swapped on SIGHUP shows at the next scrape. Alert on it
+    // (expiry - time() < 14 days) so a renewal that was not reloaded is seen before calls fail.
+    const tlsCertificates = (): readonly TlsCertificateSample[] => this.#tlsCertificates();
+    new Gauge({
+      name: `${PREFIX}tls_certificate_expiry_timestamp_seconds`,
+      help: 'When each certificate the SIP TLS listeners serve expires (Unix time), by subject',
+      labelNames: ['subject'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of tlsCertificates()) this.set({ subject: c.subject }, Date.parse(c.validTo) / 1000);
+      },
+    });
+  }
+
+  /** The certificates the TLS listeners serve now, read at each scrape. */
+  setTlsCertificates(read: () => readonly TlsCertificateSample[]): void {
+    this.#tlsCertificates = read;
   }
 
   /** CallObserver: accepted for answering; counts in active_calls until ended(record with this callId). */

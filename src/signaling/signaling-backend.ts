@@ -35,6 +35,8 @@ export interface SignalingBackend {
    * backend has no TLS of its own (drachtio: drachtio-server holds the certificates).
    */
   reloadTls?(): readonly TlsCertificateInfo[];
+  /** The certificates the TLS listeners serve now (absent as for reloadTls). */
+  tlsCertificates?(): readonly TlsCertificateInfo[];
   /**
    * Places a call (UAC): INVITE with our offer, digest on 401/407, CANCEL on `signal` or timeout.
    * Resolves on the 2xx (ACK sent); rejects with an Error whose `status` is the final SIP status

@@ -140,6 +140,11 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
       const before = await openTlsPeer(t, { port: TLS_PORT, ca: pki.caPem });
       const oldPrint = new X509Certificate(readFileSync(first.cert)).fingerprint256;
       t.equal(before.serverCertificate.fingerprint256, oldPrint, 'the first certificate is served');
+      const expiry = (file: string): number =>
+        Date.parse(new X509Certificate(readFileSync(file)).validTo) / 1000;
+      const expiryMetric = (subject: string): Promise<number> =>
+        gs.metric('grok_sip_tls_certificate_expiry_timestamp_seconds', `subject="CN=${subject}"`);
+      t.equal(await expiryMetric('server-1'), expiry(first.cert), 'its expiry on /metrics');
       const callId = 'tls-call-b';
       const { toTag, contactUri } = await call(
         before,
@@ -160,6 +165,12 @@ t.test('SIP over TLS: call, certificate reload, handshake failures', async (t) =
 
       const after = await openTlsPeer(t, { port: TLS_PORT, ca: pki.caPem });
       t.equal(after.serverCertificate.fingerprint256, newPrint, 'a new handshake sees the new certificate');
+      t.equal(
+        await expiryMetric('server-2'),
+        expiry(renewed.cert),
+        "the new certificate's expiry on /metrics",
+      );
+      t.equal(await expiryMetric('server-1'), 0, 'the old one is gone from /metrics');
       t.notOk(before.closed(), 'the call connection made before the reload is still up');
       const byeOk = await bye(before, contactUri, callId, toTag);
       t.equal(statusOf(byeOk ?? ''), 200, 'the call made before the reload ends normally with BYE → 200');
