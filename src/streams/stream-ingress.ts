@@ -168,8 +168,12 @@ export class StreamIngress {
       if (status === 500) this.#log.error({ path, source, err: message }, 'webhook failed');
       else this.#log.warn({ path, source, status, reason: message }, `webhook refused: ${message}`);
     }
-    if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain' });
-    res.end(status === 403 ? 'forbidden\n' : status === 413 ? 'too large\n' : 'refused\n');
+    if (!res.headersSent) {
+      res.writeHead(status, { 'content-type': 'text/plain', ...(status === 413 && { connection: 'close' }) });
+    }
+    res.end(status === 403 ? 'forbidden\n' : status === 413 ? 'too large\n' : 'refused\n', () => {
+      if (status === 413) req.socket.destroy();
+    });
   }
 
   // --- Twilio ---
@@ -290,8 +294,10 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBodyBytes) {
+        // Stop reading; the 413 goes out and the connection is closed after it (#refuse).
+        req.pause();
+        req.removeAllListeners('data');
         reject(new RequestRefused(413, 'webhook body too large'));
-        req.destroy();
         return;
       }
       chunks.push(chunk);

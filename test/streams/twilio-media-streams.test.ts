@@ -110,6 +110,8 @@ t.test('voice webhook: X-Twilio-Signature', async (t) => {
   t.equal(tampered.status, 403, 'a parameter changed after signing: 403');
   const missing = await postVoiceWebhook(voiceUrl, params, undefined);
   t.equal(missing.status, 403, 'no signature: 403');
+  const huge = await postVoiceWebhook(voiceUrl, { ...params, Junk: 'x'.repeat(100_000) }, undefined);
+  t.equal(huge.status, 413, 'a body over 64 KB: 413');
 });
 
 t.test('the phrase comes back through the echo agent (μ-law pass-through)', async (t) => {
