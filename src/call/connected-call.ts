@@ -150,7 +150,9 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     this.#recording?.endTick();
     const pending = this.#hangupAfterPlayout;
     if (pending !== null) {
-      const drained = this.#agentToCaller.pendingMs === 0 && !this.#responseActive;
+      // A carrier stream still buffers what we sent: the farewell is over once its marks say so.
+      const drained =
+        this.#agentToCaller.pendingMs === 0 && !this.#responseActive && this.#leg.unheardMs === 0;
       if (drained || nowMs >= pending.deadlineMs) this.hangup(pending.reason);
     }
   }
@@ -342,7 +344,8 @@ export class ConnectedCall implements CallControl, MediaClockSubscriber {
     if (this.#ending !== null) return;
     this.#detachAgent();
     const promptMs = this.#agentToCaller.playPrompt(fallbackPromptFrames(this.#leg.format));
-    this.#hangupAfterPlayout = { deadlineMs: performance.now() + promptMs + 200, reason: 'agent-failed' };
+    // The margin covers a carrier's marks coming back; on RTP the queue drains at promptMs.
+    this.#hangupAfterPlayout = { deadlineMs: performance.now() + promptMs + 1000, reason: 'agent-failed' };
   }
 
   // --- the caller ---

@@ -46,6 +46,7 @@ agents:
     - name: assistant
       instructions: Help the caller.
       tools:
+        - { type: end_call }
         - { type: transfer, targets: { sales: 'sip:sales@example.com' } }
     - { name: echo, instructions: Repeat what the caller says., audioFormat: auto }
   routes: [{ match: '+15550100', agent: echo }]
@@ -240,13 +241,34 @@ t.test('DTMF, barge-in and transfer', async (t) => {
     t.equal(records[1]!.bargeIns, 1, 'CDR counts one barge-in');
   });
 
+  await t.test('end_call: the whole farewell is heard, then we close the stream', async (t) => {
+    const client = await placeCall('+15550123');
+    await waitFor('the agent session', () => agent.openConnections() === 1);
+    await client.silence(200);
+    const doneBefore = agent.sent.filter((e) => e.type === 'response.done').length;
+    agent.runStep({ kind: 'say', text: 'Goodbye!', durationMs: 1000 });
+    await waitFor(
+      'the farewell response',
+      () => agent.sent.filter((e) => e.type === 'response.done').length > doneBefore,
+    );
+    agent.runStep({ kind: 'function_call', name: 'end_call', arguments: '{"reason":"caller said bye"}' });
+    const closed = await client.closed;
+    await waitFor('the call record', () => records.length === 3);
+    t.equal(closed.code, 1000, 'we closed the stream (Twilio goes on to <Hangup/>)');
+    t.ok(
+      client.played.length >= 50,
+      `Twilio played the whole 1 s farewell before the close: ${client.played.length} frames`,
+    );
+    t.equal(records[2]!.endReason, 'agent-hangup');
+  });
+
   await t.test('transfer: the call-update API gets a <Dial>, the stream ends', async (t) => {
     const client = await placeCall('+15550123');
     await waitFor('the agent session', () => agent.openConnections() === 1);
     await client.silence(200);
     agent.runStep({ kind: 'function_call', name: 'transfer_call', arguments: '{"target":"sales"}' });
     const closed = await client.closed;
-    await waitFor('the call record', () => records.length === 3);
+    await waitFor('the call record', () => records.length === 4);
     t.equal(requests.length, 1, 'one call-update request');
     const request = requests[0]!;
     t.equal(
@@ -265,8 +287,8 @@ t.test('DTMF, barge-in and transfer', async (t) => {
       'TwiML dials the target',
     );
     t.equal(closed.code, 1000, 'we closed the stream');
-    t.equal(records[2]!.endReason, 'transfer');
-    t.equal(records[2]!.transferTarget, 'sip:sales@example.com');
+    t.equal(records[3]!.endReason, 'transfer');
+    t.equal(records[3]!.transferTarget, 'sip:sales@example.com');
   });
 });
 

@@ -323,3 +323,25 @@ t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
     );
   });
 });
+
+t.test('agent lost for good: beeps at 16 kHz, then we close the stream', async (t) => {
+  const { app, records } = await startStreamApp(t, config);
+  const client = await placeCall('447700900123');
+  await waitFor('the agent session', () => app.localAgent!.openConnections() === 1);
+  const talking = client.silence(3000);
+  // The agent's server goes away: the one reconnect fails.
+  await app.localAgent!.close();
+  const closed = await client.closed;
+  await talking;
+  await waitFor('the call record', () => records.length === 1);
+  t.equal(closed.code, 1000, 'we closed the stream');
+  t.ok(
+    client.played.length >= 60,
+    `the whole fallback prompt (60 frames) played first: ${client.played.length}`,
+  );
+  t.ok(
+    client.played.every((f) => f.length === 640),
+    'as 16 kHz frames',
+  );
+  t.equal(records[0]!.endReason, 'agent-failed');
+});
