@@ -2,7 +2,8 @@
 // (support/vonage-client.ts) and the local agent: signed answer and event webhooks (a wrong JWT
 // gets 403), the spoken phrase echoed back at 16 kHz L16 with no resampling, DTMF to the agent,
 // barge-in (clear at once, truncation at the notify events Vonage returned), and a stream that
-// sends a wrong frame size ending only its own call.
+// sends a wrong frame size ending only its own call. The app runs two call threads here (SIP calls
+// would go there): stream calls still run on the main thread, beside the HTTP listener.
 import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import t from 'tap';
@@ -25,7 +26,7 @@ const config = parseConfig(
   `
 sip:
   listen: [{ transport: udp, address: 127.0.0.1, port: 34210 }]
-media: { rtpAddress: 127.0.0.1, portMin: 34300, portMax: 34399, workers: 0 }
+media: { rtpAddress: 127.0.0.1, portMin: 34300, portMax: 34399, workers: 2 }
 http: { address: 127.0.0.1, port: ${httpPort} }
 streams:
   vonage:
