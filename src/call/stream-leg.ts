@@ -54,8 +54,8 @@ export class StreamLeg implements CallLeg {
     return { accepted: outcome.accepted, status: outcome.status, reason: outcome.reason };
   }
 
-  sendDtmf(): Promise<void> {
-    return Promise.reject(new Error(`a ${this.#stream.provider} media stream cannot send DTMF`));
+  sendDtmf(digits: string): Promise<void> {
+    return this.#stream.sendDtmf(digits);
   }
 
   stats(): CallLegStats {

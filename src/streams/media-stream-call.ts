@@ -63,6 +63,8 @@ export interface MediaStreamCall {
   close(): void;
   /** Moves the call to `target` through the carrier's REST API. */
   transfer(target: string): Promise<StreamTransferOutcome>;
+  /** Plays DTMF digits into the call through the carrier's REST API; rejects where it cannot. */
+  sendDtmf(digits: string): Promise<void>;
   readonly framesIn: number;
   readonly framesOut: number;
 }

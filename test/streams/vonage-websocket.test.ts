@@ -40,7 +40,7 @@ agents:
   profiles:
     - name: assistant
       instructions: Help the caller.
-      tools: [{ type: transfer, targets: { sales: 'sip:sales@example.com' } }]
+      tools: [{ type: send_dtmf }, { type: transfer, targets: { sales: 'sip:sales@example.com' } }]
     - { name: echo, instructions: Repeat what the caller says. }
   routes: [{ match: '447700900100', agent: echo }]
 `,
@@ -256,7 +256,7 @@ t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
     }
   });
 
-  await t.test('transfer: the modify-call API gets a connect NCCO under an application JWT', async (t) => {
+  await t.test('send_dtmf and transfer: the Voice API under an application JWT', async (t) => {
     const requests: { method: string; url: string; auth: string; body: string }[] = [];
     const vonageApi = createServer((req, res) => {
       let body = '';
@@ -276,6 +276,15 @@ t.test('DTMF, barge-in, and a wrong frame size', async (t) => {
     const client = await placeCall('447700900123');
     await waitFor('the agent session', () => agent.openConnections() === 1);
     await client.silence(200);
+    agent.runStep({ kind: 'function_call', name: 'send_dtmf', arguments: '{"digits":"12#"}' });
+    await waitFor('the DTMF request', () => requests.length === 1);
+    const dtmf = requests.shift()!;
+    t.equal(
+      `${dtmf.method} ${dtmf.url}`,
+      `PUT /v1/calls/${client.endpoint.headers.uuid}/dtmf`,
+      'send_dtmf: PUT …/dtmf',
+    );
+    t.same(JSON.parse(dtmf.body), { digits: '12#' }, 'with the digits');
     agent.runStep({ kind: 'function_call', name: 'transfer_call', arguments: '{"target":"sales"}' });
     const closed = await client.closed;
     await waitFor('the call record', () => records.length === 3);

@@ -124,6 +124,11 @@ export class TwilioStream implements MediaStreamCall {
     return redirectCallToDial(rest, this.callId, target);
   }
 
+  sendDtmf(): Promise<void> {
+    // Media Streams carry no DTMF towards the caller, and a call update would end the stream.
+    return Promise.reject(new Error('a Twilio media stream cannot send DTMF'));
+  }
+
   #sendMark(): void {
     this.#ws.send(twilioMarkMessage(this.#streamSidJson, String(this.framesOut)));
     this.#framesSinceMark = 0;

@@ -1,9 +1,10 @@
-// Transfer of a Vonage WebSocket call: the Voice API's modify-call request
+// Transfer of a Vonage WebSocket call, and DTMF played into it: the Voice API's modify-call request
 // (PUT {api}/v1/calls/{uuid}, `{"action":"transfer","destination":{"type":"ncco","ncco":[…]}}`)
 // under an application JWT — RS256 with the application's private key, claims application_id,
 // iat, jti, exp (developer.vonage.com "Authentication: JWTs"). The new NCCO connects the caller to
 // the target: a `sip:` URI as a sip endpoint, anything else as a phone number. Vonage then leaves
-// our websocket (it closes) and connects the caller. node:crypto signs RS256; no SDK needed.
+// our websocket (it closes) and connects the caller. DTMF: PUT {api}/v1/calls/{uuid}/dtmf with
+// `{"digits":"…"}` under the same JWT. node:crypto signs RS256; no SDK needed.
 import { createSign, randomUUID } from 'node:crypto';
 import type { StreamTransferOutcome } from '../media-stream-call.js';
 
@@ -62,4 +63,21 @@ export async function transferCall(
   } catch (err) {
     return { accepted: false, status: 503, reason: err instanceof Error ? err.message : String(err) };
   }
+}
+
+/** Plays `digits` into the call (the agent's send_dtmf tool, e.g. to walk an IVR). */
+export async function sendCallDtmf(
+  credentials: VonageRestCredentials,
+  uuid: string,
+  digits: string,
+): Promise<void> {
+  const url = `${credentials.apiBaseUrl.replace(/\/$/, '')}/v1/calls/${encodeURIComponent(uuid)}/dtmf`;
+  const response = await fetch(url, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${applicationJwt(credentials)}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ digits }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await response.arrayBuffer().catch(() => undefined);
+  if (!response.ok) throw new Error(`Vonage DTMF request answered ${response.status} ${response.statusText}`);
 }

@@ -20,7 +20,7 @@ import type {
   StreamTransferOutcome,
 } from '../media-stream-call.js';
 import { StreamGuard } from '../stream-guard.js';
-import { transferCall, type VonageRestCredentials } from './vonage-call-update.js';
+import { sendCallDtmf, transferCall, type VonageRestCredentials } from './vonage-call-update.js';
 import { validCallToken } from './vonage-signature.js';
 
 const frameMs = 20;
@@ -116,6 +116,12 @@ export class VonageStream implements MediaStreamCall {
       return Promise.resolve({ accepted: false, status: 501, reason: 'no Vonage application configured' });
     }
     return transferCall(rest, this.callId, target);
+  }
+
+  sendDtmf(digits: string): Promise<void> {
+    const rest = this.#options.rest;
+    if (rest === undefined) return Promise.reject(new Error('no Vonage application configured'));
+    return sendCallDtmf(rest, this.callId, digits);
   }
 
   #sendNotify(): void {
