@@ -18,6 +18,8 @@ export interface CallServicesParts {
   /** Port reservations shared by the call threads (PortPool.sharedReservations). */
   readonly sharedPorts?: SharedArrayBuffer;
   readonly hangupTimeoutMs?: number;
+  readonly extraTools?: CallServices['extraTools'];
+  readonly callEvents?: CallServices['callEvents'];
 }
 
 export function buildCallServices(config: GrokSipConfig, parts: CallServicesParts): CallServices {
@@ -46,5 +48,7 @@ export function buildCallServices(config: GrokSipConfig, parts: CallServicesPart
     ...(parts.observer !== undefined && { observer: parts.observer }),
     log: parts.log,
     ...(parts.hangupTimeoutMs !== undefined && { hangupTimeoutMs: parts.hangupTimeoutMs }),
+    ...(parts.extraTools !== undefined && { extraTools: parts.extraTools }),
+    ...(parts.callEvents !== undefined && { callEvents: parts.callEvents }),
   };
 }

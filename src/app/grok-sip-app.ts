@@ -45,6 +45,12 @@ export interface GrokSipAppOptions {
   readonly clock?: MediaClock;
   /** end_call's wait for the farewell (default 5000 ms). */
   readonly hangupTimeoutMs?: number;
+  /**
+   * In-process tools every profile gets, and a listener for every call event (the library's).
+   * Both reach calls on the main thread only: with call threads (media.workers > 0) they are refused.
+   */
+  readonly extraTools?: CallServices['extraTools'];
+  readonly callEvents?: CallServices['callEvents'];
 }
 
 export interface GrokSipApp {
@@ -89,6 +95,12 @@ export async function startGrokSip(
   options: GrokSipAppOptions = {},
 ): Promise<GrokSipApp> {
   const log = options.log ?? logger;
+  if (
+    (options.extraTools !== undefined || options.callEvents !== undefined) &&
+    callThreadCount(config.media.workers) > 0
+  ) {
+    throw new RangeError('in-process tools and call events need media.workers: 0 (calls on the main thread)');
+  }
   resolveTrunks(config); // a trunk naming a missing registration fails here, before anything starts
   let localAgent: LocalAgent | undefined;
   let agentThread: LocalAgentThread | undefined;
@@ -151,6 +163,8 @@ export async function startGrokSip(
       ...(observer !== undefined && { observer }),
       ...(options.clock !== undefined && { clock: options.clock }),
       ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+      ...(options.extraTools !== undefined && { extraTools: options.extraTools }),
+      ...(options.callEvents !== undefined && { callEvents: options.callEvents }),
     });
   }
   const startCall = (call: IncomingCall): RunningCall =>
@@ -163,6 +177,8 @@ export async function startGrokSip(
       ...(observer !== undefined && { observer }),
       ...(options.clock !== undefined && { clock: options.clock }),
       ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
+      ...(options.extraTools !== undefined && { extraTools: options.extraTools }),
+      ...(options.callEvents !== undefined && { callEvents: options.callEvents }),
     }));
 
   const cdrLog = new CallDetailLog({

@@ -44,7 +44,31 @@ export type AgentTool =
       /** JSON Schema of the arguments, passed to the model as is. */
       readonly parameters: Readonly<Record<string, unknown>>;
       readonly webhook: WebhookTarget;
+    }
+  /** A function answered in this process (the library's `tools`); never from the config file. */
+  | {
+      readonly type: 'in_process';
+      readonly name: string;
+      readonly description: string;
+      readonly parameters: Readonly<Record<string, unknown>>;
+      readonly run: InProcessFunction;
     };
+
+/** What an in-process function gets besides its arguments: the call it runs for. */
+export interface InProcessCall {
+  readonly callId: string;
+  /** Hang up once the agent's current words have played. */
+  hangup(): void;
+  /** Blind transfer (REFER); the agent leaves first. */
+  transfer(targetUri: string): Promise<{ accepted: boolean; status: number; reason: string }>;
+  sendDtmf(digits: string): Promise<void>;
+}
+
+/** Its result is JSON-serialised for the model; a throw becomes `{"error": message}`. */
+export type InProcessFunction = (
+  args: Record<string, unknown>,
+  call: InProcessCall,
+) => Promise<unknown> | unknown;
 
 export interface AgentProfile {
   readonly name: string;

@@ -30,7 +30,8 @@ export function agentTools(
     transfer: (targetUri) => call().transfer(targetUri),
     sendDtmf: (digits) => call().sendDtmf(digits),
   };
-  return new AgentTools(profile.tools, control, {
+  const tools = services.extraTools?.length ? [...profile.tools, ...services.extraTools] : profile.tools;
+  return new AgentTools(tools, control, {
     log,
     callId,
     ...(services.hangupTimeoutMs !== undefined && { hangupTimeoutMs: services.hangupTimeoutMs }),

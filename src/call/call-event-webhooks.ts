@@ -5,6 +5,7 @@
 // one target go out in order (each waits for the previous one or its timeout).
 import type { Logger } from '../observability/logger.js';
 import type { AgentProfile, WebhookEvent } from './agent-profile.js';
+import type { CallEventListener } from './call-services.js';
 
 type Target = NonNullable<AgentProfile['webhooks']>[number];
 
@@ -14,14 +15,27 @@ export class CallEventWebhooks {
   readonly #log: Logger;
   readonly #queues = new Map<Target, Promise<void>>();
   readonly #failed = new Set<Target>();
+  readonly #listener: CallEventListener | undefined;
 
-  constructor(targets: readonly Target[], callId: string, log: Logger) {
+  /** `listener` hears every event in this process (the library's events), whatever the targets. */
+  constructor(targets: readonly Target[], callId: string, log: Logger, listener?: CallEventListener) {
     this.#targets = targets;
     this.#callId = callId;
     this.#log = log;
+    this.#listener = listener;
   }
 
   post(event: WebhookEvent, data: Readonly<Record<string, unknown>> = {}): void {
+    if (this.#listener !== undefined) {
+      try {
+        this.#listener(this.#callId, event, data);
+      } catch (err) {
+        this.#log.error(
+          { err: err instanceof Error ? err.message : String(err), event },
+          'call event listener threw',
+        );
+      }
+    }
     const body = JSON.stringify({ event, callId: this.#callId, at: new Date().toISOString(), ...data });
     for (const target of this.#targets) {
       if (!target.events.includes(event)) continue;

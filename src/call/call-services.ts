@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CallCodec, SrtpPolicy } from '../signaling/sdp/index.js';
 import type { CallObserver } from '../observability/call-detail-record.js';
 import type { AgentRouter } from './routing.js';
+import type { AgentTool, WebhookEvent } from './agent-profile.js';
 
 export interface RealtimeEndpoint {
   /** wss://api.x.ai/v1/realtime, or the in-process local agent's ws://127.0.0.1:port. */
@@ -51,4 +52,14 @@ export interface CallServices {
   readonly retryAfterSec: number;
   /** end_call waits this long for the farewell to play before it hangs up anyway (AVA: 5 s). */
   readonly hangupTimeoutMs?: number;
+  /** Tools every profile gets besides its own (the library's in-process functions). */
+  readonly extraTools?: readonly AgentTool[];
+  /** Told every call event a webhook could get (the library's typed events), in this process. */
+  readonly callEvents?: CallEventListener;
 }
+
+export type CallEventListener = (
+  callId: string,
+  event: WebhookEvent,
+  data: Readonly<Record<string, unknown>>,
+) => void;

@@ -115,7 +115,12 @@ export class CallSession {
       }
     }
     this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(profile.webhooks ?? [], this.callId, this.#log);
+    this.#webhooks = new CallEventWebhooks(
+      profile.webhooks ?? [],
+      this.callId,
+      this.#log,
+      this.#services.callEvents,
+    );
     this.#webhooks.post('call.started', {
       from: call.from,
       to: call.to,

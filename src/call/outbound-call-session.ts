@@ -160,7 +160,12 @@ export class OutboundCallSession {
   async #run(): Promise<void> {
     const { profile } = this.request;
     this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(profile.webhooks ?? [], this.callId, this.#log);
+    this.#webhooks = new CallEventWebhooks(
+      profile.webhooks ?? [],
+      this.callId,
+      this.#log,
+      this.#services.callEvents,
+    );
     this.#webhooks.post('call.started', {
       from: this.#from(),
       to: this.request.to,

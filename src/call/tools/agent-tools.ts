@@ -86,6 +86,7 @@ export class AgentTools {
             },
           };
         case 'function':
+        case 'in_process':
           return {
             type: 'function',
             name: tool.name,
@@ -149,6 +150,17 @@ export class AgentTools {
           return { output: JSON.stringify({ ok: true, sent: digits }), reply: true };
         }
         default: {
+          const local = this.#tools.find((t) => t.type === 'in_process' && t.name === call.name);
+          if (local !== undefined && local.type === 'in_process') {
+            const control = this.#control;
+            const result: unknown = await local.run(fields, {
+              callId: this.#options.callId ?? '',
+              hangup: () => control.hangupAfterPlayout(this.#options.hangupTimeoutMs ?? 5000),
+              transfer: (target) => control.transfer(target),
+              sendDtmf: (digits) => control.sendDtmf(digits),
+            });
+            return { output: JSON.stringify(result ?? null), reply: true };
+          }
           const fn = this.#tools.find((t) => t.type === 'function' && t.name === call.name);
           if (fn === undefined || fn.type !== 'function') break;
           const output = await callWebhookFunction(call.name, args, this.#options.callId ?? '', fn.webhook, {

@@ -176,7 +176,15 @@ export class EmbeddedBackend implements SignalingBackend {
   placeCall(options: OutboundCallOptions): Promise<OutboundCall> {
     return placeCall(this.#ua, options, (dialog) => {
       this.#dialogs.add(dialog);
-      dialog.events.once('terminated', () => this.#dialogs.delete(dialog));
+      dialog.events.once('terminated', () => {
+        this.#dialogs.delete(dialog);
+        // As for inbound calls: a stop() right after our hangup must not close the socket under the BYE.
+        const bye = dialog.byeInFlight;
+        if (bye !== undefined) {
+          this.#byesInFlight.add(bye);
+          void bye.catch(ignore('embedded-backend.bye')).finally(() => this.#byesInFlight.delete(bye));
+        }
+      });
     });
   }
 
