@@ -40,10 +40,16 @@ async function activeCalls(): Promise<number> {
   return ((await res.json()) as { activeCalls?: number }).activeCalls ?? 0;
 }
 
-async function lagP99Ms(): Promise<number> {
+async function mainThreadMetrics(): Promise<{ lagP99Ms: number; skippedTicks: number }> {
   const text = await (await fetch(`${base}/metrics`)).text();
-  const m = /^grok_sip_event_loop_lag_p99_seconds\{thread="main"\} ([^ ]+)$/m.exec(text);
-  return m ? Number(m[1]) * 1000 : NaN;
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name}\\{thread="main"\\} ([^ ]+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : NaN;
+  };
+  return {
+    lagP99Ms: value('grok_sip_event_loop_lag_p99_seconds') * 1000,
+    skippedTicks: value('grok_sip_media_clock_skipped_ticks_total'),
+  };
 }
 
 interface BenchStream {
@@ -253,9 +259,9 @@ console.log(
   `streams: ${streams} talking streams of each kind, ${windowSec} s sampled once all are up; grok-sip with media.workers 0 (stream calls run on the main thread), one local agent process`,
 );
 console.log(
-  '| ingress | streams | up | grok-sip CPU | per stream | lag p99 ms | agent frames/stream/s | KB/stream | driver CPU | agent CPU |',
+  '| ingress | streams | up | grok-sip CPU | per stream | lag p99 ms | skipped ticks | agent frames/stream/s | KB/stream | driver CPU | agent CPU |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const kind of ['twilio', 'vonage'] as const) {
   const opened: BenchStream[] = [];
   for (let i = 0; i < streams; i++) {
@@ -273,7 +279,7 @@ for (const kind of ['twilio', 'vonage'] as const) {
     await sleep(250);
   await sleep(5000);
   const up = await activeCalls();
-  await lagP99Ms();
+  const before = await mainThreadMetrics();
   const cpu0 = cpuSeconds(app.pid!);
   const agent0 = cpuSeconds(agent.pid!);
   const self0 = process.cpuUsage();
@@ -286,13 +292,13 @@ for (const kind of ['twilio', 'vonage'] as const) {
   const self = process.cpuUsage(self0);
   const driverCpu = (self.user + self.system) / 1e6 / wall;
   const frames = opened.reduce((n, s) => n + s.framesIn, 0) - frames0;
-  const lag = await lagP99Ms();
+  const after = await mainThreadMetrics();
   const rss = rssBytes(app.pid!);
   clearInterval(pacer);
   for (const s of opened) s.close();
   for (let until = Date.now() + 20_000; (await activeCalls()) > 0 && Date.now() < until;) await sleep(250);
   console.log(
-    `| ${kind} | ${streams} | ${up} | ${(100 * cpu).toFixed(0)} % | ${((100 * cpu) / Math.max(1, up)).toFixed(3)} % | ${lag.toFixed(1)} | ` +
+    `| ${kind} | ${streams} | ${up} | ${(100 * cpu).toFixed(0)} % | ${((100 * cpu) / Math.max(1, up)).toFixed(3)} % | ${after.lagP99Ms.toFixed(1)} | ${after.skippedTicks - before.skippedTicks} | ` +
       `${(frames / wall / Math.max(1, up)).toFixed(1)} | ${((rss - idleRss) / Math.max(1, up) / 1024).toFixed(0)} | ${(100 * driverCpu).toFixed(0)} % | ${(100 * agentCpu).toFixed(0)} % |`,
   );
   await sleep(2000);
