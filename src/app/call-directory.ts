@@ -62,7 +62,7 @@ export class CallDirectory {
           id: session.callId,
           direction: 'outbound',
           state: session.state,
-          from: r.invite.fromUser ?? '',
+          from: session.from,
           to: r.to,
           agent: r.profile.name,
           trunk: r.trunk,

@@ -115,6 +115,11 @@ export class OutboundCallSession {
     });
   }
 
+  /** The From we present (trunk's fromUser/fromDomain, else ours). */
+  get from(): string {
+    return this.#from();
+  }
+
   get state(): OutboundCallState {
     return this.#state;
   }

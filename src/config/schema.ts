@@ -284,6 +284,19 @@ export const configSchema = z
         message: 'a tls listener in sip.listen for a trunk over TLS (TLS connects out from it)',
       });
     });
+  })
+  .superRefine((c, ctx) => {
+    // A trunk that borrows a registration must name one that exists (trunks-schema.ts).
+    c.trunks.forEach((trunk, i) => {
+      if (trunk.registration === undefined) return;
+      if (c.sip.registrations.some((r) => r.aor === trunk.registration)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trunks', i, 'registration'],
+        params: { value: trunk.registration },
+        message: `the aor of one of sip.registrations (${c.sip.registrations.map((r) => r.aor).join(', ') || 'none configured'})`,
+      });
+    });
   });
 
 type DeepReadonly<T> = T extends (infer E)[]
