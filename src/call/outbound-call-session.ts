@@ -99,6 +99,8 @@ export class OutboundCallSession {
   #webhooks: CallEventWebhooks | undefined;
   #answeredAtMs: number | undefined;
   #recorded = false;
+  #connectedReady!: (call: ConnectedCall | null) => void;
+  readonly #whenConnected = new Promise<ConnectedCall | null>((resolve) => (this.#connectedReady = resolve));
 
   constructor(request: OutboundCallRequest, services: CallServices, place: PlaceInvite) {
     this.callId = request.callId;
@@ -140,9 +142,12 @@ export class OutboundCallSession {
   }
 
   /** Blind transfer of the answered call (REFER); the agent leaves first. */
-  transfer(targetUri: string): Promise<ReferOutcome> {
-    if (this.#connected === undefined) return Promise.reject(new Error('the call is not answered yet'));
-    return this.#connected.transfer(targetUri);
+  async transfer(targetUri: string): Promise<ReferOutcome> {
+    if (this.#state !== 'answered') throw new Error(`the call is ${this.#state}, not answered`);
+    // Answered but the agent still connecting: the transfer waits for the call to be up.
+    const connected = this.#connected ?? (await this.#whenConnected);
+    if (connected === null) throw new Error('the call ended before it was connected');
+    return connected.transfer(targetUri);
   }
 
   #stop(reason: CallEndReason): void {
@@ -315,6 +320,7 @@ export class OutboundCallSession {
         void pair.close().catch(ignore('outbound.port-pair-close'));
       },
     });
+    this.#connectedReady(this.#connected);
     if (waitForCallee) this.#greetAfterCallee(agent, profile.greeting!);
   }
 
@@ -368,6 +374,7 @@ export class OutboundCallSession {
   ): void {
     if (this.#recorded) return;
     this.#recorded = true;
+    this.#connectedReady(null);
     this.#setState('ended');
     const wallAt = (ms: number): string =>
       new Date(this.startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();

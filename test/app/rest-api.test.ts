@@ -2,8 +2,9 @@
 // problem+json errors naming the field, a call placed, listed, read and hung up, an inbound SIPp
 // call in the same list, and the OpenAPI document: its operations are exactly the server's routes,
 // and every status this test got back is one the document lists for that operation.
-// Ports: SIP 37300, HTTP 37301, RTP 37310-37349, SIPp callee 37320 (media 37330), SIPp caller 37321.
+// Ports: SIP 37300, HTTP 37301, RTP 37310-37349, SIPp callees 37320, 37322 (media 37330, 37332), SIPp caller 37321.
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import t from 'tap';
 import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
 import { startObservability, type Observability } from '../../src/app/observability-wiring.js';
@@ -27,6 +28,7 @@ agents:
     - { match: survey, agent: survey }
 trunks:
   - { name: lab, proxy: "sip:127.0.0.1:37320" }
+  - { name: transfer, proxy: "sip:127.0.0.1:37322" }
 `,
   {},
 );
@@ -223,6 +225,33 @@ t.test('a call placed, listed, read, hung up; the ended call keeps its CDR', asy
   t.match(await api('DELETE', path1), { status: 409, body: { code: 'call-ended' } });
   t.match(await api('POST', `${path1}/transfer`, { body: { target: 'sip:x@127.0.0.1' } }), { status: 409 });
   t.equal((await sipp.done).code, 0, 'SIPp saw the BYE');
+});
+
+t.test('transfer through the API: REFER accepted, NOTIFY 200, the call ends as transfer', async (t) => {
+  const sipp = await sippCallee(t, 37322, [
+    '-sf',
+    path.resolve('sip-config/sipp/uas_accept_refer.xml'),
+    '-mi',
+    '127.0.0.1',
+    '-mp',
+    '37332',
+  ]);
+  const placed = await api('POST', '/v1/calls', { body: { to: '2001', trunk: 'transfer', agent: 'survey' } });
+  t.equal(placed.status, 201);
+  const callPath = `/v1/calls/${encodeURIComponent(placed.body.id as string)}`;
+  t.ok(await until(async () => (await api('GET', callPath)).body.state === 'answered', 15_000), 'answered');
+  const early = await api('POST', `${callPath}/transfer`, { body: { target: 'sip:4001@127.0.0.1' } });
+  t.match(early, { status: 200, body: { accepted: true, status: 200 } }, 'the sipfrag said 200');
+  t.ok(await until(async () => (await api('GET', callPath)).body.state === 'ended', 10_000), 'ended');
+  t.match((await api('GET', callPath)).body, {
+    cdr: { endReason: 'transfer', transferTarget: 'sip:4001@127.0.0.1' },
+  });
+  const peer = await sipp.done;
+  t.equal(
+    peer.code,
+    0,
+    `SIPp got the REFER, its NOTIFYs were answered, and our BYE came ${peer.stderr.slice(-300)}`,
+  );
 });
 
 t.test('an inbound SIP call appears in the same list', async (t) => {
