@@ -159,6 +159,9 @@ export class OutboundCallSession {
     this.#abort.abort();
     // Answered, agent still connecting: the BYE goes now; #run records the call.
     this.#dialog?.hangup().catch(ignore('outbound.hangup-before-agent'));
+    // No response yet: the CANCEL must wait for a provisional response (RFC 3261 §9.1), possibly
+    // until Timer B; the call is over for us now (a late 2xx gets ACK + BYE from sip.js).
+    if (this.#state === 'dialing') this.#finish(reason, 487);
   }
 
   #setState(state: OutboundCallState): void {

@@ -3,6 +3,7 @@
 // challenges with 401 or 407 gets the trunk's credentials, a busy callee ends the call as busy,
 // a callee that only rings is CANCELled at the ring timeout.
 // Ports: grok-sip SIP 37000, RTP 37100-37199; SIPp callees 37010-37019, their media 37020-37049.
+import { createSocket } from 'node:dgram';
 import path from 'node:path';
 import t from 'tap';
 import { startGrokSip, type GrokSipApp } from '../../src/app/grok-sip-app.js';
@@ -36,6 +37,7 @@ trunks:
   - { name: busy, proxy: "sip:127.0.0.1:37012" }
   - { name: ring, proxy: "sip:127.0.0.1:37014" }
   - { name: ring2, proxy: "sip:127.0.0.1:37015" }
+  - { name: silent, proxy: "sip:127.0.0.1:37016" }
 `,
     { TRUNK_PASSWORD: 'secret' },
   );
@@ -183,6 +185,23 @@ t.test('a ringing call hung up through the API is CANCELled', async (t) => {
   const record = await session.done;
   t.match(record, { endReason: 'api-hangup', sipStatus: 487 });
   t.equal((await sipp.done).code, 0);
+});
+
+t.test('hung up before any response: over at once, CANCEL left to the transaction', async (t) => {
+  // A far end that takes the INVITE and says nothing.
+  const silent = createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(37016, '127.0.0.1', resolve));
+  t.teardown(() => silent.close());
+  let invites = 0;
+  silent.on('message', (m) => {
+    if (m.toString().startsWith('INVITE ')) invites++;
+  });
+  const session = app.placeCall({ to: '7000', trunk: 'silent', agent: 'reminder' });
+  t.ok(await until(() => invites > 0, 5000), 'the INVITE went out');
+  session.hangup();
+  const record = await session.done;
+  t.match(record, { endReason: 'api-hangup', sipStatus: 487 });
+  t.equal(app.calls.get(session.callId)?.state, 'ended', 'listed as ended');
 });
 
 t.test('requests that cannot be placed name the field', async (t) => {
