@@ -49,7 +49,10 @@ export class CallDirectory {
         to: call.to,
         startedAt,
       }),
-      hangup: () => running.shutdown(),
+      hangup: () => (running.hangup !== undefined ? running.hangup() : running.shutdown()),
+      ...(running.transfer !== undefined && {
+        transfer: (target: string) => running.transfer!(target),
+      }),
     });
   }
 

@@ -25,7 +25,11 @@ export type ObserverEvent = {
 }[keyof CallObserver];
 
 export type ToThread =
-  ToCallThread | { readonly type: 'shutdown-call'; readonly key: number } | { readonly type: 'close' };
+  | ToCallThread
+  | { readonly type: 'shutdown-call'; readonly key: number }
+  /** The REST API or the library hangs the call up (end reason api-hangup). */
+  | { readonly type: 'hangup-call'; readonly key: number }
+  | { readonly type: 'close' };
 
 export type FromThread =
   | FromCallThread

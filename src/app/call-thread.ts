@@ -76,6 +76,9 @@ port.on('message', (m: ToThread) => {
     case 'shutdown-call':
       sessions.get(m.key)?.shutdown();
       return;
+    case 'hangup-call':
+      sessions.get(m.key)?.hangup();
+      return;
     case 'close':
       clearInterval(report);
       sendCounters();

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ThreadHealth } from '../observability/metrics.js';
 import { rejectedInputs, type InputKind } from '../observability/rejected-input.js';
 import { CallChannelHost } from '../signaling/call-channel.js';
-import type { IncomingCall } from '../signaling/signaling-backend.js';
+import type { IncomingCall, ReferOutcome } from '../signaling/signaling-backend.js';
 import type { CallThreadData, FromThread, ToThread } from './call-thread-protocol.js';
 import { workerEntry } from './worker-entry.js';
 
@@ -20,6 +20,10 @@ import { workerEntry } from './worker-entry.js';
 export interface RunningCall {
   readonly done: Promise<CallDetailRecord>;
   shutdown(): void;
+  /** Hung up from the REST API or the library (end reason api-hangup once answered). */
+  hangup?(): void;
+  /** Blind transfer from the REST API or the library; absent where it cannot cross (call threads). */
+  transfer?(targetUri: string): Promise<ReferOutcome>;
 }
 
 export interface CallThreadStats {
@@ -186,6 +190,7 @@ class CallThread {
     return {
       done,
       shutdown: () => this.#worker.postMessage({ type: 'shutdown-call', key } satisfies ToThread),
+      hangup: () => this.#worker.postMessage({ type: 'hangup-call', key } satisfies ToThread),
     };
   }
 

@@ -19,7 +19,7 @@ import {
   SdpError,
   type NegotiatedMedia,
 } from '../signaling/sdp/index.js';
-import type { Dialog, DialogEndReason, IncomingCall } from '../signaling/signaling-backend.js';
+import type { Dialog, DialogEndReason, IncomingCall, ReferOutcome } from '../signaling/signaling-backend.js';
 import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
@@ -63,6 +63,7 @@ export class CallSession {
   #tools: AgentTools | undefined;
   #webhooks: CallEventWebhooks | undefined;
   #recorded = false;
+  #hangupWanted = false;
 
   constructor(call: IncomingCall, services: CallServices) {
     this.callId = call.callId;
@@ -81,6 +82,21 @@ export class CallSession {
       this.#log.error({ err: err instanceof Error ? err.stack : String(err) }, 'call failed on our side');
       this.#refuse({ status: 500, reason: 'Server Internal Error', endReason: 'internal-error' });
     });
+  }
+
+  /**
+   * Hung up from the REST API or the library: BYE with end reason api-hangup (asked during the
+   * setup, the BYE follows the answer at once).
+   */
+  hangup(): void {
+    this.#hangupWanted = true;
+    this.#connected?.hangup('api-hangup');
+  }
+
+  /** Blind transfer (REFER) of the answered call, from the REST API or the library. */
+  transfer(targetUri: string): Promise<ReferOutcome> {
+    if (this.#connected === undefined) return Promise.reject(new Error('the call is not answered yet'));
+    return this.#connected.transfer(targetUri);
   }
 
   /** Shutdown after the drain timeout: BYE now (or 503 if not answered yet). */
@@ -269,6 +285,7 @@ export class CallSession {
       },
     });
     if (this.#shuttingDown) this.#connected.hangup('shutdown');
+    else if (this.#hangupWanted) this.#connected.hangup('api-hangup');
   }
 
   #agentTools(profile: AgentProfile): AgentTools {

@@ -2,7 +2,7 @@
 // problem+json errors naming the field, a call placed, listed, read and hung up, an inbound SIPp
 // call in the same list, and the OpenAPI document: its operations are exactly the server's routes,
 // and every status this test got back is one the document lists for that operation.
-// Ports: SIP 37300, HTTP 37301, RTP 37310-37349, SIPp callees 37320, 37322 (media 37330, 37332), SIPp caller 37321.
+// Ports: SIP 37300, HTTP 37301, RTP 37310-37349, SIPp callees 37320, 37322 (media 37330, 37332), SIPp callers 37321, 37323-37324 (media 37333-37334).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
@@ -278,6 +278,67 @@ t.test('an inbound SIP call appears in the same list', async (t) => {
   t.equal(done.code, 0, 'SIPp call completed');
   const after = await api('GET', `/v1/calls/${encodeURIComponent(String(inbound?.id))}`);
   t.match(after.body, { state: 'ended', direction: 'inbound', cdr: { endReason: 'remote-bye' } });
+});
+
+/** The live inbound call's API path, once listed. */
+async function inboundPath(): Promise<string | undefined> {
+  let found: string | undefined;
+  await until(async () => {
+    const calls = (await api('GET', '/v1/calls')).body.calls as { id: string; direction: string }[];
+    const call = calls.find((c) => c.direction === 'inbound');
+    if (call !== undefined) found = `/v1/calls/${encodeURIComponent(call.id)}`;
+    return found !== undefined;
+  }, 10_000);
+  return found;
+}
+
+t.test('an inbound call hung up through the API ends as api-hangup', async (t) => {
+  const caller = runSipp(t, '127.0.0.1:37300', [
+    '-sf',
+    path.resolve('sip-config/sipp/uac_recv_bye.xml'),
+    '-s',
+    'survey',
+    '-p',
+    '37323',
+    '-mp',
+    '37333',
+    '-m',
+    '1',
+  ]);
+  const callPath = await inboundPath();
+  t.ok(callPath, 'listed');
+  t.equal((await api('DELETE', callPath!)).status, 202);
+  t.equal((await caller).code, 0, 'SIPp got our BYE');
+  t.ok(await until(async () => (await api('GET', callPath!)).body.state === 'ended', 5000));
+  t.match((await api('GET', callPath!)).body, { direction: 'inbound', cdr: { endReason: 'api-hangup' } });
+});
+
+t.test('an inbound call transferred through the API', async (t) => {
+  const caller = runSipp(t, '127.0.0.1:37300', [
+    '-sf',
+    path.resolve('sip-config/sipp/uac_accept_refer.xml'),
+    '-s',
+    'survey',
+    '-p',
+    '37324',
+    '-mp',
+    '37334',
+    '-m',
+    '1',
+  ]);
+  const callPath = await inboundPath();
+  t.ok(callPath, 'listed');
+  let outcome: Answer | undefined;
+  await until(async () => {
+    outcome = await api('POST', `${callPath!}/transfer`, { body: { target: 'sip:4001@127.0.0.1' } });
+    return outcome.status !== 409; // 409 until the call is answered
+  }, 10_000);
+  t.match(outcome, { status: 200, body: { accepted: true, status: 200 } });
+  t.equal((await caller).code, 0, 'SIPp took the REFER, reported 200 and got our BYE');
+  t.ok(await until(async () => (await api('GET', callPath!)).body.state === 'ended', 5000));
+  t.match((await api('GET', callPath!)).body, {
+    cdr: { endReason: 'transfer', transferTarget: 'sip:4001@127.0.0.1' },
+  });
 });
 
 t.test(
