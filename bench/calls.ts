@@ -22,15 +22,11 @@ import { RtpSession } from '../src/media/rtp-session.js';
 import { startLocalAgent } from '../src/realtime/index.js';
 import { EmbeddedBackend } from '../src/signaling/embedded/embedded-backend.js';
 import { buildOffer, parseAnswer } from '../src/signaling/sdp/index.js';
+import { percentile, spokenPhraseUlaw } from './support/process-sampling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 logger.level = process.env.GROK_SIP_LOG_LEVEL ?? 'warn';
 const wallNow = (): number => performance.timeOrigin + performance.now();
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 function config(sipPort: number, rtpMin: number, agentUrl: string, maxCalls = 200) {
   return parseConfig(
@@ -151,22 +147,8 @@ async function cpuPerCall(calls: number): Promise<void> {
   await sleep(2500);
   const app = await startGrokSip(config(19200 + calls, 29000, `ws://127.0.0.1:${agentPort}/v1/realtime`));
   const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-bench-'));
-  execFileSync('espeak-ng', ['-w', path.join(work, 'p.wav'), 'hello this is a load test of the echo agent']);
-  // 1.5 s of silence after each phrase: the agent's VAD ends the turn and echoes it, so both
-  // directions carry audio about half the time.
-  execFileSync('sox', [
-    path.join(work, 'p.wav'),
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'phrase.ul'),
-    'pad',
-    '0',
-    '1.5',
-  ]);
+  spokenPhraseUlaw(path.join(work, 'p.wav'), path.join(work, 'phrase.ul'));
+
   const sipp = spawn(
     'sipp',
     [

@@ -6,11 +6,19 @@
 // CPU (/proc), event-loop lag p99 per thread and skipped media ticks (/metrics), RSS. The CDR file
 // gives setup, agent packets per call, first agent audio and loss. Prints one table and the largest
 // step that meets every criterion of issue 16. Benchmarks print numbers; they assert nothing.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  cpuSeconds,
+  metricSamples,
+  percentile,
+  rssBytes,
+  spokenPhraseUlaw,
+  waitExit,
+} from './support/process-sampling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const steps = (process.env.GROK_SIP_BENCH_STEPS ?? '100,250,500,750,1000,1500')
@@ -22,7 +30,6 @@ const windowSec = Number(process.env.GROK_SIP_BENCH_WINDOW_SEC ?? 20);
 const agentCount = 1;
 const ratePerSec = Number(process.env.GROK_SIP_BENCH_RATE ?? 50);
 const workers = process.env.GROK_SIP_BENCH_WORKERS ?? 'auto';
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const sipPort = 24060;
 const httpPort = 24090;
@@ -30,39 +37,9 @@ const agentPortBase = 24070;
 const rtpMin = 30000;
 const sippMediaPort = 50000;
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** utime + stime of a process and its threads, in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
 async function scrape(): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${httpPort}/metrics`);
   return res.text();
-}
-
-/** Samples of one metric: labels string → value. */
-function samples(text: string, name: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z0-9_:]+)(\{[^}]*\})? ([^ ]+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    out.set(m[2] ?? '', Number(m[3]));
-  }
-  return out;
 }
 
 function sum(map: Map<string, number>): number {
@@ -73,7 +50,7 @@ function sum(map: Map<string, number>): number {
 
 /** p-quantile of a Prometheus histogram from bucket counts (upper bound of the bucket). */
 function histogramQuantile(text: string, name: string, p: number): number {
-  const buckets = [...samples(text, `${name}_bucket`).entries()]
+  const buckets = [...metricSamples(text, `${name}_bucket`).entries()]
     .map(([labels, count]) => ({ le: Number(/le="([^"]+)"/.exec(labels)?.[1] ?? NaN), count }))
     .filter((b) => !Number.isNaN(b.le) || true)
     .sort((a, b) => a.le - b.le);
@@ -81,20 +58,6 @@ function histogramQuantile(text: string, name: string, p: number): number {
   if (total === 0) return NaN;
   for (const b of buckets) if (b.count >= p * total) return b.le;
   return Infinity;
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 async function waitForHttp(until: number): Promise<void> {
@@ -133,22 +96,7 @@ interface StepResult {
 }
 
 function phrase(work: string): void {
-  execFileSync('espeak-ng', ['-w', path.join(work, 'p.wav'), 'hello this is a load test of the echo agent']);
-  // 1.5 s of silence after each phrase: the agent's VAD ends the turn and echoes it, so both
-  // directions carry audio about half the time.
-  execFileSync('sox', [
-    path.join(work, 'p.wav'),
-    '-r',
-    '8000',
-    '-c',
-    '1',
-    '-t',
-    'ul',
-    path.join(work, 'phrase.ul'),
-    'pad',
-    '0',
-    '1.5',
-  ]);
+  spokenPhraseUlaw(path.join(work, 'p.wav'), path.join(work, 'phrase.ul'));
 }
 
 async function step(calls: number, work: string): Promise<StepResult> {
@@ -229,7 +177,8 @@ cdr: { file: '${cdrFile}' }
     { cwd: work, stdio: 'ignore' },
   );
 
-  const activeCalls = async (): Promise<number> => sum(samples(await scrape(), 'grok_sip_active_calls'));
+  const activeCalls = async (): Promise<number> =>
+    sum(metricSamples(await scrape(), 'grok_sip_active_calls'));
   const until = Date.now() + (rampSec + 30) * 1000;
   while ((await activeCalls()) < calls && Date.now() < until) await sleep(250);
   await sleep(5000);
@@ -248,10 +197,10 @@ cdr: { file: '${cdrFile}' }
   const steadyRss = rssBytes(app.pid!);
 
   // Lag p99 per thread: grok_sip_event_loop_lag_p99_seconds{thread} when present, else prom-client's main-thread one.
-  let lagByThread = samples(after, 'grok_sip_event_loop_lag_p99_seconds');
+  let lagByThread = metricSamples(after, 'grok_sip_event_loop_lag_p99_seconds');
   if (lagByThread.size === 0)
     lagByThread = new Map([
-      ['{thread="main"}', samples(after, 'grok_sip_nodejs_eventloop_lag_p99_seconds').get('') ?? NaN],
+      ['{thread="main"}', metricSamples(after, 'grok_sip_nodejs_eventloop_lag_p99_seconds').get('') ?? NaN],
     ]);
   const lagEntries = [...lagByThread.entries()].map(([labels, v]) => ({
     thread: /thread="([^"]+)"/.exec(labels)?.[1] ?? 'main',
@@ -262,7 +211,8 @@ cdr: { file: '${cdrFile}' }
     lagEntries.length <= 2
       ? lagEntries.map((e) => `${e.thread} ${e.ms.toFixed(1)}`).join(', ')
       : `${lagEntries.length} threads, max ${lagP99MaxMs.toFixed(1)}`;
-  const counterDelta = (name: string): number => sum(samples(after, name)) - sum(samples(before, name));
+  const counterDelta = (name: string): number =>
+    sum(metricSamples(after, name)) - sum(metricSamples(before, name));
   const skippedTicks = counterDelta('grok_sip_media_clock_skipped_ticks_total');
   const lateTicks = counterDelta('grok_sip_media_clock_late_ticks_total');
   const turnLatencyP50Ms = histogramQuantile(after, 'grok_sip_turn_latency_seconds', 0.5) * 1000;

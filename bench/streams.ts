@@ -7,33 +7,22 @@
 // the whole process: stream calls run on its main thread), event-loop lag p99, media frames
 // out. Benchmarks print numbers; they assert nothing.
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
+import { cpuSeconds, rssBytes, waitExit } from './support/process-sampling.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const streams = Number(process.env.GROK_SIP_BENCH_STREAMS ?? 100);
 const windowSec = Number(process.env.GROK_SIP_BENCH_WINDOW_SEC ?? 20);
 const httpPort = 34901;
 const agentPort = 34902;
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const twilioToken = 'bench-twilio-token';
 const vonageSecret = 'bench-vonage-secret';
 const base = `http://127.0.0.1:${httpPort}`;
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 async function activeCalls(): Promise<number> {
   const res = await fetch(`${base}/healthz`);
@@ -167,20 +156,6 @@ async function vonageStream(n: number, pcm: Buffer): Promise<BenchStream> {
     if (ws.readyState === WebSocket.OPEN) ws.send(pcm.subarray(at, at + 640), { binary: true });
   };
   return s;
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'grok-sip-streams-bench-'));
