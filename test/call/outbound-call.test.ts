@@ -21,7 +21,7 @@ function config(sipPort: number) {
   return parseConfig(
     `
 sip:
-  listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }]
+  listen: [{ transport: udp, address: 127.0.0.1, port: ${sipPort} }, { transport: tcp, address: 127.0.0.1, port: ${sipPort} }]
 media: { rtpAddress: 127.0.0.1, portMin: 37100, portMax: 37199, workers: 0 }
 agents:
   profiles:
@@ -38,6 +38,7 @@ trunks:
   - { name: ring, proxy: "sip:127.0.0.1:37014" }
   - { name: ring2, proxy: "sip:127.0.0.1:37015" }
   - { name: silent, proxy: "sip:127.0.0.1:37016" }
+  - { name: overtcp, proxy: "sip:127.0.0.1:37017", transport: tcp }
 `,
     { TRUNK_PASSWORD: 'secret' },
   );
@@ -202,6 +203,42 @@ t.test('hung up before any response: over at once, CANCEL left to the transactio
   const record = await session.done;
   t.match(record, { endReason: 'api-hangup', sipStatus: 487 });
   t.equal(app.calls.get(session.callId)?.state, 'ended', 'listed as ended');
+});
+
+t.test('a trunk over TCP', async (t) => {
+  const sipp = runPeer(
+    t,
+    'sipp',
+    [
+      '-sn',
+      'uas',
+      '-t',
+      't1',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      '37017',
+      '-m',
+      '1',
+      '-nostdin',
+      '-timeout',
+      '40s',
+      '-timeout_error',
+    ],
+    { timeoutMs: 45_000 },
+  );
+  const hex = `:${(37017).toString(16).toUpperCase()}`;
+  for (let i = 0; i < 200; i++) {
+    const table = await readFile('/proc/net/tcp', 'utf8');
+    if (table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex))) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const session = app.placeCall({ to: '8000', trunk: 'overtcp', agent: 'reminder' });
+  t.ok(await until(() => session.state === 'answered', 15_000), 'answered over TCP');
+  session.hangup();
+  t.match(await session.done, { sipStatus: 200, endReason: 'api-hangup', sourceAddress: /transport=tcp/ });
+  const peer = await sipp.done;
+  t.equal(peer.code, 0, `SIPp (TCP) saw INVITE, ACK and BYE ${peer.stderr.slice(-300)}`);
 });
 
 t.test('requests that cannot be placed name the field', async (t) => {
