@@ -347,7 +347,7 @@ t.test('bad arguments exit 2 with the reason', async (t) => {
     [[], /a SIP URI to call is required/],
     [['http://example.com'], /is not a sip: URI/],
     [['sip:a@127.0.0.1', '--codec', 'G729'], /--codec G729: use PCMU or PCMA/],
-    [['sip:a@127.0.0.1', '--transport', 'sctp'], /--transport sctp: use udp or tcp/],
+    [['sip:a@127.0.0.1', '--transport', 'sctp'], /--transport sctp: use udp, tcp or tls/],
     [['sip:a@127.0.0.1', '--duration', '0'], /--duration 0: seconds/],
     [['sip:a@127.0.0.1', '--tone', 'loud'], /--tone loud: a frequency/],
     [['sip:a@127.0.0.1', '--rtp-ports', '24001-24001'], /--rtp-ports 24001-24001/],
