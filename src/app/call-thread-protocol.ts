@@ -15,6 +15,8 @@ export interface CallThreadData {
   /** RTP pair reservations every call thread shares (PortPool.sharedReservations). */
   readonly sharedPorts: SharedArrayBuffer;
   readonly hangupTimeoutMs?: number;
+  /** The main thread's log level (a worker has its own logger). */
+  readonly logLevel?: string;
 }
 
 /** Observer methods as messages: [method, arguments]. */

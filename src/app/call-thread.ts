@@ -21,6 +21,7 @@ const port = parentPort;
 if (port === null) throw new Error('call-thread.ts runs only as a worker thread');
 const data = workerData as CallThreadData;
 const post = (message: FromThread): void => port.postMessage(message);
+if (data.logLevel !== undefined) logger.level = data.logLevel;
 const log = logger.child({ thread: data.name });
 
 const forward = (event: ObserverEvent): void => post({ type: 'observer', event });

@@ -150,6 +150,7 @@ export async function startGrokSip(
         config,
         realtime,
         sharedPorts,
+        logLevel: log.level,
         ...(options.hangupTimeoutMs !== undefined && { hangupTimeoutMs: options.hangupTimeoutMs }),
       }),
       ...(observer !== undefined && { observer }),
