@@ -6,6 +6,7 @@ import type { GrokSipConfig } from '../config/load-config.js';
 import type { CallDetailRecord, CallObserver } from '../observability/call-detail-record.js';
 import type { ThreadHealth } from '../observability/metrics.js';
 import type { FromCallThread, ToCallThread } from '../signaling/call-channel.js';
+import type { ReferOutcome } from '../signaling/signaling-backend.js';
 
 export interface CallThreadData {
   /** 'call-thread-1' …: the label of this thread in logs and metrics. */
@@ -31,6 +32,7 @@ export type ToThread =
   | { readonly type: 'shutdown-call'; readonly key: number }
   /** The REST API or the library hangs the call up (end reason api-hangup). */
   | { readonly type: 'hangup-call'; readonly key: number }
+  | { readonly type: 'transfer-call'; readonly key: number; readonly id: number; readonly targetUri: string }
   | { readonly type: 'close' };
 
 export type FromThread =
@@ -44,5 +46,11 @@ export type FromThread =
       readonly ignored: [string, number][];
       /** Event-loop lag (last 10 s window), media clock and RTP send errors of this thread. */
       readonly health: ThreadHealth;
+    }
+  | {
+      readonly type: 'transfer-result';
+      readonly id: number;
+      readonly outcome?: ReferOutcome;
+      readonly error?: string;
     }
   | { readonly type: 'closed' };

@@ -80,6 +80,19 @@ port.on('message', (m: ToThread) => {
     case 'hangup-call':
       sessions.get(m.key)?.hangup();
       return;
+    case 'transfer-call': {
+      const session = sessions.get(m.key);
+      const id = m.id;
+      (session === undefined
+        ? Promise.reject(new Error('the call has ended'))
+        : session.transfer(m.targetUri)
+      ).then(
+        (outcome) => post({ type: 'transfer-result', id, outcome: { ...outcome } }),
+        (err: unknown) =>
+          post({ type: 'transfer-result', id, error: err instanceof Error ? err.message : String(err) }),
+      );
+      return;
+    }
     case 'close':
       clearInterval(report);
       sendCounters();

@@ -22,7 +22,7 @@ export interface RunningCall {
   shutdown(): void;
   /** Hung up from the REST API or the library (end reason api-hangup once answered). */
   hangup?(): void;
-  /** Blind transfer from the REST API or the library; absent where it cannot cross (call threads). */
+  /** Blind transfer (REFER) from the REST API or the library. */
   transfer?(targetUri: string): Promise<ReferOutcome>;
 }
 
@@ -46,6 +46,8 @@ class CallThread {
   readonly #observer: CallObserver | undefined;
   readonly #log: Logger;
   readonly #calls = new Map<number, TrackedCall>();
+  readonly #transfers = new Map<number, { resolve: (o: ReferOutcome) => void; reject: (e: Error) => void }>();
+  #nextTransfer = 0;
   #worker!: Worker;
   #host!: CallChannelHost;
   #ready!: Promise<void>;
@@ -124,6 +126,13 @@ class CallThread {
       case 'closed':
         this.#onClosed?.();
         return;
+      case 'transfer-result': {
+        const pending = this.#transfers.get(m.id);
+        this.#transfers.delete(m.id);
+        if (m.outcome !== undefined) pending?.resolve(m.outcome);
+        else pending?.reject(new Error(m.error ?? 'transfer failed'));
+        return;
+      }
       case 'ready':
         return;
       default:
@@ -149,6 +158,8 @@ class CallThread {
   #onExit(host: CallChannelHost, generation: number): void {
     if (generation !== this.#generation) return;
     host.abandon();
+    for (const pending of this.#transfers.values()) pending.reject(new Error('the call thread ended'));
+    this.#transfers.clear();
     const orphans = [...this.#calls.values()];
     this.#calls.clear();
     if (orphans.length > 0 || !this.#closing) {
@@ -191,6 +202,12 @@ class CallThread {
       done,
       shutdown: () => this.#worker.postMessage({ type: 'shutdown-call', key } satisfies ToThread),
       hangup: () => this.#worker.postMessage({ type: 'hangup-call', key } satisfies ToThread),
+      transfer: (targetUri) =>
+        new Promise<ReferOutcome>((resolve, reject) => {
+          const id = this.#nextTransfer++;
+          this.#transfers.set(id, { resolve, reject });
+          this.#worker.postMessage({ type: 'transfer-call', key, id, targetUri } satisfies ToThread);
+        }),
     };
   }
 

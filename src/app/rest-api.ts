@@ -175,7 +175,7 @@ export class RestApi implements HttpIngress {
         return sendProblem(res, {
           status: 409,
           title: 'Not transferable',
-          detail: 'this call runs in a call thread; transfer is offered for calls on the main thread',
+          detail: 'this call cannot be transferred',
           code: 'not-transferable',
         });
       }

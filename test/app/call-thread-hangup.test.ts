@@ -1,4 +1,4 @@
-// An inbound call running in a call thread (media.workers: 1) hung up through the call list (what
+// An inbound call running in a call thread (media.workers: 1) hung up and transferred through the call list (what
 // DELETE /v1/calls/{id} does): the hang-up crosses to the thread and the CDR says api-hangup.
 // Ports: SIP 37350, RTP 37360-37379, SIPp caller 37351 (media 37352).
 import path from 'node:path';
@@ -46,4 +46,39 @@ t.test('hang-up of a call in a call thread', async (t) => {
   t.match(await ended, { callId: id, endReason: 'api-hangup' });
   t.equal((await caller).code, 0, 'SIPp got our BYE');
   t.equal(app.calls.transfer(id!, 'sip:x@127.0.0.1'), undefined, 'over: no live call');
+});
+
+t.test('transfer of a call in a call thread', async (t) => {
+  const app = await startGrokSip(config);
+  t.teardown(() => app.stop());
+  const caller = runSipp(t, '127.0.0.1:37350', [
+    '-sf',
+    path.resolve('sip-config/sipp/uac_accept_refer.xml'),
+    '-s',
+    'echo',
+    '-p',
+    '37353',
+    '-mp',
+    '37354',
+    '-m',
+    '1',
+  ]);
+  let id: string | undefined;
+  for (let i = 0; i < 200 && id === undefined; i++) {
+    id = app.calls.list().find((c) => c.direction === 'inbound')?.id;
+    if (id === undefined) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.ok(id, 'listed');
+  const ended = new Promise((resolve) => app.events.once('call-ended', resolve));
+  // The REFER crosses to the call thread and its outcome comes back (rejected until the answer).
+  let outcome: unknown;
+  for (let i = 0; i < 100 && outcome === undefined; i++) {
+    const pending = app.calls.transfer(id!, 'sip:4001@127.0.0.1');
+    t.not(pending, null, 'a call in a call thread is transferable');
+    outcome = await pending?.catch(() => undefined);
+    if (outcome === undefined) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.match(outcome, { accepted: true, status: 200 }, 'the REFER was accepted (NOTIFY sipfrag 200)');
+  t.match(await ended, { callId: id, endReason: 'transfer', transferTarget: 'sip:4001@127.0.0.1' });
+  t.equal((await caller).code, 0, 'SIPp took the REFER, reported 200 and got our BYE');
 });
