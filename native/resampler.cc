@@ -299,15 +299,42 @@ size_t decimate_block(const float* sub_coefs, int sub_len, int center_k, float c
                                      stream_len, block, next_in, outf);
 }
 
+struct RatePair {
+  int in, out;
+};
+constexpr RatePair kSupportedPairs[] = {{8000, 16000}, {16000, 8000}, {8000, 24000},  {24000, 8000},
+                                        {8000, 48000}, {48000, 8000}, {16000, 24000}, {24000, 16000}};
+
 }  // namespace
 
 bool Resampler::supported(int in_rate, int out_rate) {
-  auto from8k = [](int a, int b) { return a == 8000 && (b == 16000 || b == 24000 || b == 48000); };
-  return from8k(in_rate, out_rate) || from8k(out_rate, in_rate) || (in_rate == 16000 && out_rate == 24000) ||
-         (in_rate == 24000 && out_rate == 16000);
+  for (const RatePair& p : kSupportedPairs) {
+    if (p.in == in_rate && p.out == out_rate) return true;
+  }
+  return false;
 }
 
-Resampler::Resampler(int in_rate, int out_rate) : in_rate_(in_rate), out_rate_(out_rate) {
+// Every call makes its resamplers anew; the kernels are designed once per process (a function-local
+// static: initialised once even when call threads construct concurrently) and copied, instead of
+// evaluating a sine and a Bessel series per prototype tap on each construction.
+const Resampler* Resampler::designed(int in_rate, int out_rate) {
+  static const std::vector<Resampler> table = [] {
+    std::vector<Resampler> t;
+    for (const RatePair& p : kSupportedPairs) t.push_back(Resampler(p.in, p.out, DesignTag{}));
+    return t;
+  }();
+  for (const Resampler& r : table) {
+    if (r.in_rate_ == in_rate && r.out_rate_ == out_rate) return &r;
+  }
+  return nullptr;
+}
+
+Resampler::Resampler(int in_rate, int out_rate) {
+  const Resampler* design = designed(in_rate, out_rate);
+  *this = design ? *design : Resampler(in_rate, out_rate, DesignTag{});
+}
+
+Resampler::Resampler(int in_rate, int out_rate, DesignTag) : in_rate_(in_rate), out_rate_(out_rate) {
   const int g = std::gcd(in_rate, out_rate);
   up_ = out_rate / g;
   down_ = in_rate / g;

@@ -27,15 +27,18 @@ class Resampler {
   size_t memory_bytes() const;                                // heap held
 
  private:
+  struct DesignTag {};
+  Resampler(int in_rate, int out_rate, DesignTag);  // designs the filters (the public one copies them)
+  static const Resampler* designed(int in_rate, int out_rate);  // the supported pairs, designed once
   // Exactly one of in16 / inf and one of out16 / outf is non-null.
   size_t run(const int16_t* in16, const float* inf, size_t n_in, int16_t* out16, float* outf);
-  int in_rate_;
-  int out_rate_;
-  int up_;    // L: interpolation factor
-  int down_;  // M: decimation factor
-  int taps_;  // T: taps per polyphase branch (multiple of 8)
-  double delay_out_;
-  double stopband_db_;
+  int in_rate_ = 0;
+  int out_rate_ = 0;
+  int up_ = 1;    // L: interpolation factor
+  int down_ = 1;  // M: decimation factor
+  int taps_ = 0;  // T: taps per polyphase branch (multiple of 8)
+  double delay_out_ = 0;
+  double stopband_db_ = 0;
   std::vector<float> coefs_;    // up_ branches of taps_ coefficients, time-reversed
   std::vector<int> delay_tap_;  // per branch: the only non-zero tap of a pure-delay branch, or -1
   std::vector<float> work_;

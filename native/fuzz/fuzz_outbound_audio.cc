@@ -29,8 +29,8 @@ using grok::media::ApiFormat;
 using grok::media::CallCodec;
 using grok::media::OutboundAudio;
 constexpr size_t kFrame = OutboundAudio::kFrameBytes;
-constexpr int kMaxOps = 512;
-constexpr size_t kMaxPushed = size_t(1) << 16;  // bytes pushed per fuzz input (keeps exec/s up)
+constexpr int kMaxOps = 64;
+constexpr size_t kMaxPushed = size_t(1) << 13;  // bytes pushed per fuzz input (keeps exec/s up)
 
 class Harness {
  public:

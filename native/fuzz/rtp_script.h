@@ -34,7 +34,7 @@ struct Packet {
 // A little past the jitter buffer's limit, so oversized payloads are tried too.
 constexpr size_t kMaxFuzzPayload = media::JitterBuffer::kMaxPayload + 64;
 constexpr size_t kPtimes[] = {80, 160, 240, 320, 480, 960};  // 10..120 ms of 8 kHz G.711
-constexpr int kMaxCalls = 1024;                              // push + pull calls per input
+constexpr int kMaxCalls = 128;  // push + pull calls per input: short sequences, many of them (exec/s)
 
 inline uint32_t lcg(uint32_t& s) {
   s = s * 1664525u + 1013904223u;
