@@ -29,6 +29,7 @@ import type {
   PlacedCall,
   ReferOutcome,
 } from '../signaling/signaling-backend.js';
+import { uriHost } from '../signaling/sip-uri.js';
 import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat, greetingInstructions } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
@@ -349,7 +350,7 @@ export class OutboundCallSession {
 
   #from(): string {
     const invite = this.request.invite;
-    return `sip:${invite.fromUser ?? 'grok-sip'}@${invite.fromDomain ?? this.#services.media.advertisedAddress}`;
+    return `sip:${invite.fromUser ?? 'grok-sip'}@${invite.fromDomain ?? uriHost(this.#services.media.advertisedAddress)}`;
   }
 
   #localMedia(pair: PortPair): { address: string; port: number; sessionId: string } {

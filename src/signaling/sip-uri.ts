@@ -1,6 +1,7 @@
 // The user part of a SIP URI, the one way both backends read it (RFC 3261 §19.1.1, §19.1.6):
 // unescaped, without user parameters, and never a throw — a bad percent-escape (`%C3%28`, not
 // UTF-8) makes the URI unreadable, which the backends answer 400 (hasBadEscape).
+import { isIPv6 } from 'node:net';
 
 /**
  * The dialled user: the Request-URI user, else the To URI user (an INVITE to `sip:host`
@@ -45,4 +46,9 @@ export function hasBadEscape(text: string): boolean {
   } catch {
     return true;
   }
+}
+
+/** A host as a SIP URI or Via writes it: an IPv6 literal in brackets (RFC 3261 §25.1 `IPv6reference`). */
+export function uriHost(address: string): string {
+  return isIPv6(address) ? `[${address}]` : address;
 }

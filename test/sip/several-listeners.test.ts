@@ -155,3 +155,50 @@ t.test('IPv4 + IPv6 listeners: an IPv6 caller is answered and hung up over IPv6'
   callee.send(okFor(ourBye ?? ''), v6);
   await hangup;
 });
+
+// K2 (docs/embedded-sip.md): an IPv6 advertised address (here the only listener's, ::1) is written
+// bracketed wherever sip.js puts it — Via, From, Contact — so our own requests parse and go out.
+t.test('IPv6 only (advertised ::1): calls in and out, every URI and Via bracketed', async (t) => {
+  const port = 19334;
+  const backend = await startEndpoint(t, port, {
+    listen: [{ transport: 'udp', address: '::1', port }],
+  });
+  const log = answerCalls(backend, { hangupAfterMs: 300 });
+  const peer = await UdpPeer.open(t, '::1');
+  const { ok, bye, byeSourcePort } = await callAndLetUsHangUp(t, peer, port, '[::1]', 'v6-only-in');
+  t.match(header(ok, 'Contact') ?? '', `@[::1]:${port}>`, 'our Contact: bracketed address and port');
+  t.equal(byeSourcePort, port, 'our BYE left from the listener');
+  t.match(header(bye, 'Via') ?? '', `SIP/2.0/UDP [::1]:${port}`, 'its Via is bracketed');
+  t.match(header(bye, 'From') ?? '', /@\[::1\]/, 'its From is bracketed');
+  await until(() => log.ended.length === 1);
+  t.same(log.ended, ['local-bye']);
+
+  const callee = await UdpPeer.open(t, '::1');
+  const placing = backend.placeCall({
+    target: `sip:bob@[::1]:${callee.port}`,
+    offerSdp: offer('g711'),
+    timeoutMs: 4000,
+  });
+  const [invite] = await callee.waitFor((m) => m.startsWith('INVITE '));
+  t.ok(invite, 'our INVITE went out (it was a 503 without a datagram before)');
+  t.match(header(invite ?? '', 'Via') ?? '', `SIP/2.0/UDP [::1]:${port}`);
+  t.match(header(invite ?? '', 'From') ?? '', /<sip:[^@>]+@\[::1\]>/, 'From: bracketed');
+  t.match(header(invite ?? '', 'Contact') ?? '', `@[::1]:${port}`, 'Contact: bracketed, with our port');
+  callee.send(
+    okFor(
+      invite ?? '',
+      [`Contact: <sip:bob@[::1]:${callee.port}>`, 'Content-Type: application/sdp'],
+      offer('g711'),
+    ),
+    port,
+  );
+  const placed = await placing;
+  t.ok(placed.setupMs >= 0, "the callee's 200 completed the call");
+  const [ack] = await callee.waitFor((m) => m.startsWith('ACK '));
+  t.ok(ack, 'and it was ACKed');
+  const hangup = placed.dialog.hangup();
+  const [ourBye] = await callee.waitFor((m) => m.startsWith('BYE '));
+  t.ok(ourBye, 'our BYE reached the callee');
+  callee.send(okFor(ourBye ?? ''), port);
+  await hangup;
+});

@@ -31,6 +31,7 @@ import { DEFAULT_SIP_LIMITS, type SipLimits } from '../sip-limits.js';
 import { SourceRateLimit } from '../source-rate-limit.js';
 import { CallAdmission } from '../call-admission.js';
 import { guardSipJs } from './sipjs-guards.js';
+import { uriHost } from '../sip-uri.js';
 import { hoistSipJsGrammar } from './sipjs-grammar.js';
 import { ignore } from '../../observability/ignored-errors.js';
 
@@ -104,9 +105,10 @@ export class EmbeddedBackend implements SignalingBackend {
       atCapacity: () => this.#admission.full,
       screenRequest: (request, from) => this.#screen(request, from),
     };
+    // sip.js writes these hosts as given: an IPv6 address must come bracketed (K2).
     this.#ua = new UserAgent({
-      uri: new URI('sip', contactUser, this.#advertised),
-      viaHost: this.#advertised,
+      uri: new URI('sip', contactUser, uriHost(this.#advertised)),
+      viaHost: uriHost(this.#advertised),
       contactName: contactUser,
       contactParams: {},
       userAgentString: options.userAgent,

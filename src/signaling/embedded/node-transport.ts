@@ -4,6 +4,7 @@
 // so the port is stripped again on the way in). It also runs the UDP retransmissions sip.js lacks.
 import { ignore } from '../../observability/ignored-errors.js';
 import { isIP, isIPv6 } from 'node:net';
+import { uriHost } from '../sip-uri.js';
 import { performance } from 'node:perf_hooks';
 import { Core, EmitterImpl, TransportState, type Emitter, type Transport } from 'sip.js';
 import { rejectedInputs, reasonOf, type InputKind } from '../../observability/rejected-input.js';
@@ -204,7 +205,7 @@ export class NodeTransport implements Transport {
     const via = readTopVia(head);
     if (via === null) throw new TypeError('request without a Via');
     const host = this.#hostFor(hop.transport === 'udp' ? localPort : undefined);
-    const viaHost = host === this.#options.advertisedAddress ? via.host : isIPv6(host) ? `[${host}]` : host;
+    const viaHost = host === this.#options.advertisedAddress ? via.host : uriHost(host);
     if (viaHost !== via.host) this.#viaHostSwaps.set(viaHost, via.host);
     writeTopVia(head, { ...via, host: viaHost, protocol: hop.transport.toUpperCase(), port: localPort });
     this.#fixContact(head, hop.transport, localPort, host, hop.sips);
@@ -273,13 +274,14 @@ export class NodeTransport implements Transport {
     sips = false,
   ): void {
     const port = localPort ?? this.sockets.port(transport);
-    const plain = new RegExp(`sip:([^@<>]*)@${escapeRegExp(this.#options.advertisedAddress)}(?=[>;])`);
+    const plain = new RegExp(
+      `sip:([^@<>]*)@${escapeRegExp(uriHost(this.#options.advertisedAddress))}(?=[>;])`,
+    );
     const i = head.headerLines.findIndex((l) => headerName(l) === 'contact' && plain.test(l));
     if (i < 0 || port === undefined) return;
     const secure = sips && transport === 'tls';
     const suffix = transport === 'udp' || secure ? '' : `;transport=${transport}`;
-    const name = host ?? this.#options.advertisedAddress;
-    const shown = isIPv6(name) ? `[${name}]` : name;
+    const shown = uriHost(host ?? this.#options.advertisedAddress);
     head.headerLines[i] = head.headerLines[i]!.replace(
       plain,
       `${secure ? 'sips' : 'sip'}:$1@${shown}:${port}${suffix}`,

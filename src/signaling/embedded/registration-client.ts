@@ -4,6 +4,7 @@
 // binding (expires=0) on stop.
 import { Core, URI, UserAgent } from 'sip.js';
 import type { RegistrationState, RegistrationStatus, SipTransportName } from '../signaling-backend.js';
+import { uriHost } from '../sip-uri.js';
 
 export interface RegistrationAccount {
   /** Address of record, e.g. sip:bot@pbx.example.com */
@@ -119,7 +120,7 @@ export class RegistrationClient {
     const port = this.#host.contactPort(t) ?? this.#host.contactPort(t === 'udp' ? 'tcp' : 'udp');
     const sips = this.#registrar.scheme === 'sips';
     const suffix = t === 'udp' || sips ? '' : `;transport=${t}`;
-    return `<${sips ? 'sips' : 'sip'}:${this.#aor.user}@${this.#host.advertisedAddress}:${port}${suffix}>`;
+    return `<${sips ? 'sips' : 'sip'}:${this.#aor.user}@${uriHost(this.#host.advertisedAddress)}:${port}${suffix}>`;
   }
 
   #send(expiresSec: number, done?: () => void): void {
@@ -198,7 +199,7 @@ export class RegistrationClient {
   #grantedExpiresSec(message: Core.IncomingResponseMessage): number | undefined {
     const ours = new Set(
       (['udp', 'tcp', 'tls'] as const).map(
-        (t) => `${this.#host.advertisedAddress}:${this.#host.contactPort(t) ?? ''}`,
+        (t) => `${uriHost(this.#host.advertisedAddress)}:${this.#host.contactPort(t) ?? ''}`,
       ),
     );
     for (let i = 0; i < message.getHeaders('contact').length; i++) {
