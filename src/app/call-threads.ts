@@ -11,6 +11,7 @@ import { ignoredErrors } from '../observability/ignored-errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ThreadHealth } from '../observability/metrics.js';
 import { rejectedInputs, type InputKind } from '../observability/rejected-input.js';
+import { callRecord, inboundParties } from '../call/call-record.js';
 import { CallChannelHost } from '../signaling/call-channel.js';
 import type { IncomingCall, ReferOutcome } from '../signaling/signaling-backend.js';
 import type { CallThreadData, FromThread, ToThread } from './call-thread-protocol.js';
@@ -165,26 +166,14 @@ class CallThread {
     if (orphans.length > 0 || !this.#closing) {
       this.#log.error({ thread: this.name, calls: orphans.length }, 'call thread ended; its calls are ended');
     }
-    const now = new Date();
     for (const t of orphans) {
-      const record: CallDetailRecord = {
-        callId: t.call.callId,
-        backend: this.#data.config.sip.backend,
-        from: t.call.from,
-        to: t.call.to,
-        dialledUser: t.call.dialledUser,
-        sourceAddress: `${t.call.source.transport}:${t.call.source.address}:${t.call.source.port}`,
-        sipStatus: 500,
-        endReason: 'internal-error',
-        startedAt: t.startedAt.toISOString(),
-        endedAt: now.toISOString(),
-        durationMs: Math.round(performance.now() - t.startedAtMs),
-        bargeIns: 0,
-        turns: 0,
-        dtmfDigits: 0,
-        realtimeErrors: 0,
-        realtimeReconnects: 0,
-      };
+      const record = callRecord(
+        inboundParties(t.call, this.#data.config.sip.backend),
+        undefined,
+        500,
+        'internal-error',
+        { startedAt: t.startedAt, startedAtMs: t.startedAtMs, endedAtMs: performance.now() },
+      );
       this.#observeEnded(record);
       t.resolve(record);
     }

@@ -25,6 +25,7 @@ import { apiAudioFormat } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
+import { callRecord, inboundParties, publishCallEnded, setupMs, tellObserver } from './call-record.js';
 import { ConnectedCall } from './connected-call.js';
 import { SipLeg } from './sip-leg.js';
 import type { AgentTools } from './tools/agent-tools.js';
@@ -318,17 +319,9 @@ export class CallSession {
   }
 
   /** INVITE received → 200 OK sent: the CDR's setupMs and the setup histogram's sample. */
-  #setupMs(answeredAtMs: number): number {
-    return Math.round(answeredAtMs - this.#startedAtMs);
-  }
-
   /** The ACK came: the setup time is known now, so the metrics see it now, not at the call's end. */
   #observeAnswered(answeredAtMs: number): void {
-    try {
-      this.#services.observer?.answered(this.#setupMs(answeredAtMs));
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
+    tellObserver(this.#services, this.#log, (o) => o.answered(setupMs(this.#startedAtMs, answeredAtMs)));
   }
 
   #finish(
@@ -340,47 +333,19 @@ export class CallSession {
   ): void {
     if (this.#recorded) return;
     this.#recorded = true;
-    const wallAt = (ms: number): string =>
-      new Date(this.#startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
-    const call = this.#call;
-    const record: CallDetailRecord = {
-      callId: call.callId,
-      backend: this.#services.backendName,
-      from: call.from,
-      to: call.to,
-      dialledUser: call.dialledUser,
-      sourceAddress: `${call.source.transport}:${call.source.address}:${call.source.port}`,
-      ...(this.#profile !== undefined && { agent: this.#profile.name }),
-      ...(this.#negotiated !== undefined && { codec: this.#negotiated.codec }),
-      ...(this.#apiFormat !== undefined && {
-        apiFormat:
-          this.#apiFormat.encoding === 'pcm'
-            ? `pcm${this.#apiFormat.sampleRate / 1000}`
-            : this.#apiFormat.encoding,
-      }),
+    const record = callRecord(
+      {
+        ...inboundParties(this.#call, this.#services.backendName),
+        ...(this.#profile !== undefined && { agent: this.#profile.name }),
+        ...(this.#negotiated !== undefined && { codec: this.#negotiated.codec }),
+      },
+      this.#apiFormat,
       sipStatus,
       endReason,
-      startedAt: this.#startedAt.toISOString(),
-      ...(answeredAtMs !== undefined && {
-        answeredAt: wallAt(answeredAtMs),
-        setupMs: this.#setupMs(answeredAtMs),
-      }),
-      endedAt: wallAt(endedAtMs),
-      durationMs: Math.round(endedAtMs - this.#startedAtMs),
-      bargeIns: 0,
-      turns: 0,
-      dtmfDigits: 0,
-      realtimeErrors: 0,
-      realtimeReconnects: 0,
-      ...summary,
-    };
-    this.#log.info({ endReason, sipStatus }, `call ended: ${endReason}`);
-    try {
-      this.#services.observer?.ended(record);
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
-    this.#webhooks?.post('call.ended', { cdr: record });
+      { startedAt: this.#startedAt, startedAtMs: this.#startedAtMs, answeredAtMs, endedAtMs },
+      summary,
+    );
+    publishCallEnded(record, this.#services, this.#webhooks, this.#log);
     this.#resolveDone(record);
   }
 }

@@ -34,6 +34,7 @@ import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat, greetingInstructions } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
+import { callRecord, publishCallEnded, tellObserver } from './call-record.js';
 import type { CallServices } from './call-services.js';
 import { ConnectedCall, type CallSummary } from './connected-call.js';
 import { SipLeg } from './sip-leg.js';
@@ -362,11 +363,7 @@ export class OutboundCallSession {
   }
 
   #observeAnswered(setupMs: number): void {
-    try {
-      this.#services.observer?.answered(setupMs);
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
+    tellObserver(this.#services, this.#log, (o) => o.answered(setupMs));
   }
 
   #finish(
@@ -380,46 +377,26 @@ export class OutboundCallSession {
     this.#recorded = true;
     this.#connectedReady(null);
     this.#setState('ended');
-    const wallAt = (ms: number): string =>
-      new Date(this.startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
-    const api = this.#apiFormat;
-    const record: CallDetailRecord = {
-      callId: this.callId,
-      direction: 'outbound',
-      trunk: this.request.trunk,
-      backend: this.#services.backendName,
-      from: this.#from(),
-      to: this.request.to,
-      dialledUser: this.request.to,
-      sourceAddress: this.request.target,
-      agent: this.request.profile.name,
-      ...(this.#negotiated !== undefined && { codec: this.#negotiated.codec }),
-      ...(api !== undefined && {
-        apiFormat: api.encoding === 'pcm' ? `pcm${api.sampleRate / 1000}` : api.encoding,
-      }),
+    const record = callRecord(
+      {
+        callId: this.callId,
+        direction: 'outbound',
+        trunk: this.request.trunk,
+        backend: this.#services.backendName,
+        from: this.#from(),
+        to: this.request.to,
+        dialledUser: this.request.to,
+        sourceAddress: this.request.target,
+        agent: this.request.profile.name,
+        ...(this.#negotiated !== undefined && { codec: this.#negotiated.codec }),
+      },
+      this.#apiFormat,
       sipStatus,
       endReason,
-      startedAt: this.startedAt.toISOString(),
-      ...(answeredAtMs !== undefined && {
-        answeredAt: wallAt(answeredAtMs),
-        setupMs: Math.round(answeredAtMs - this.#startedAtMs),
-      }),
-      endedAt: wallAt(endedAtMs),
-      durationMs: Math.round(endedAtMs - this.#startedAtMs),
-      bargeIns: 0,
-      turns: 0,
-      dtmfDigits: 0,
-      realtimeErrors: 0,
-      realtimeReconnects: 0,
-      ...summary,
-    };
-    this.#log.info({ endReason, sipStatus }, `call ended: ${endReason}`);
-    try {
-      this.#services.observer?.ended(record);
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
-    this.#webhooks?.post('call.ended', { cdr: record });
+      { startedAt: this.startedAt, startedAtMs: this.#startedAtMs, answeredAtMs, endedAtMs },
+      summary,
+    );
+    publishCallEnded(record, this.#services, this.#webhooks, this.#log);
     this.#resolveDone(record);
   }
 }

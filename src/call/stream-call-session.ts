@@ -13,6 +13,7 @@ import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
 import { CallEventWebhooks } from './call-event-webhooks.js';
+import { callRecord, publishCallEnded, setupMs, tellObserver } from './call-record.js';
 import type { CallServices } from './call-services.js';
 import { ConnectedCall, type CallSummary } from './connected-call.js';
 import { StreamLeg } from './stream-leg.js';
@@ -114,11 +115,7 @@ export class StreamCallSession {
     }
     stream.events.off('ended', onEnded);
     const answeredAtMs = performance.now();
-    try {
-      this.#services.observer?.answered(Math.round(answeredAtMs - this.#startedAtMs));
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
+    tellObserver(this.#services, this.#log, (o) => o.answered(setupMs(this.#startedAtMs, answeredAtMs)));
     this.#webhooks.post('call.answered', { codec: legCodec(stream.format) ?? 'L16' });
     this.#connected = new ConnectedCall({
       callId: this.callId,
@@ -155,46 +152,26 @@ export class StreamCallSession {
   ): void {
     if (this.#recorded) return;
     this.#recorded = true;
-    const wallAt = (ms: number): string =>
-      new Date(this.#startedAt.getTime() + (ms - this.#startedAtMs)).toISOString();
     const stream = this.#stream;
     const codec = legCodec(stream.format);
-    const api = this.#apiFormat;
-    const record: CallDetailRecord = {
-      callId: this.callId,
-      backend: stream.provider,
-      from: stream.from,
-      to: stream.to,
-      dialledUser: stream.to,
-      sourceAddress: `ws:${stream.sourceAddress}`,
-      ...(this.#profile !== undefined && { agent: this.#profile.name }),
-      ...(codec !== null && { codec }),
-      ...(api !== undefined && {
-        apiFormat: api.encoding === 'pcm' ? `pcm${api.sampleRate / 1000}` : api.encoding,
-      }),
-      sipStatus: status,
+    const record = callRecord(
+      {
+        callId: this.callId,
+        backend: stream.provider,
+        from: stream.from,
+        to: stream.to,
+        dialledUser: stream.to,
+        sourceAddress: `ws:${stream.sourceAddress}`,
+        ...(this.#profile !== undefined && { agent: this.#profile.name }),
+        ...(codec !== null && { codec }),
+      },
+      this.#apiFormat,
+      status,
       endReason,
-      startedAt: this.#startedAt.toISOString(),
-      ...(answeredAtMs !== undefined && {
-        answeredAt: wallAt(answeredAtMs),
-        setupMs: Math.round(answeredAtMs - this.#startedAtMs),
-      }),
-      endedAt: wallAt(endedAtMs),
-      durationMs: Math.round(endedAtMs - this.#startedAtMs),
-      bargeIns: 0,
-      turns: 0,
-      dtmfDigits: 0,
-      realtimeErrors: 0,
-      realtimeReconnects: 0,
-      ...summary,
-    };
-    this.#log.info({ endReason }, `call ended: ${endReason}`);
-    try {
-      this.#services.observer?.ended(record);
-    } catch (err) {
-      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'call observer failed');
-    }
-    this.#webhooks?.post('call.ended', { cdr: record });
+      { startedAt: this.#startedAt, startedAtMs: this.#startedAtMs, answeredAtMs, endedAtMs },
+      summary,
+    );
+    publishCallEnded(record, this.#services, this.#webhooks, this.#log);
     this.#resolveDone(record);
   }
 }
