@@ -73,3 +73,17 @@ export async function connectAgent(
     return null;
   }
 }
+
+/**
+ * A fresh agent session for a call already connected (after a failed transfer the call needs an
+ * agent again): nothing interrupts it the way a caller's CANCEL interrupts the one at setup.
+ */
+export function agentReconnector(
+  services: CallServices,
+  profile: AgentProfile,
+  apiFormat: AudioFormat,
+  tools: AgentTools,
+  log: Logger,
+): () => Promise<RealtimeSession | null> {
+  return () => connectAgent(services, profile, apiFormat, tools, new Promise<void>(() => undefined), log);
+}

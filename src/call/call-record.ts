@@ -1,12 +1,14 @@
-// The end of a call, the same for every kind (inbound SIP, outbound SIP, a carrier's media stream):
-// its CDR assembled from who the call was with plus the common timing and counters, then published
-// once — the log line, the observer (metrics), the profile's `call.ended` webhook. Each session
-// says only what differs: its parties and its status.
+// The start and the end of a call, the same for every kind (inbound SIP, outbound SIP, a carrier's
+// media stream). At the start the observer counts the call active and the profile's webhooks hear
+// `call.started`; at the end its CDR is assembled from who the call was with plus the common timing
+// and counters, then published once — the log line, the observer (metrics), the `call.ended`
+// webhook. Each session says only what differs: its parties and its status.
 import type { AudioFormat } from '../audio/audio-format.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
 import type { Logger } from '../observability/logger.js';
 import type { IncomingCall } from '../signaling/signaling-backend.js';
-import type { CallEventWebhooks } from './call-event-webhooks.js';
+import type { AgentProfile } from './agent-profile.js';
+import { CallEventWebhooks } from './call-event-webhooks.js';
 import type { CallServices } from './call-services.js';
 import type { CallSummary } from './connected-call.js';
 
@@ -104,4 +106,23 @@ export function publishCallEnded(
   log.info({ endReason: record.endReason, sipStatus: record.sipStatus }, `call ended: ${record.endReason}`);
   tellObserver(services, log, (o) => o.ended(record));
   webhooks?.post('call.ended', { cdr: record });
+}
+
+/** A routed call begins: counted active, and its profile's webhooks (returned) hear `call.started`. */
+export function beginCall(
+  services: CallServices,
+  callId: string,
+  profile: AgentProfile,
+  log: Logger,
+  started: Pick<CallDetailRecord, 'from' | 'to' | 'dialledUser' | 'direction'>,
+): CallEventWebhooks {
+  tellObserver(services, log, (o) => o.accepted(callId));
+  const webhooks = new CallEventWebhooks(profile.webhooks ?? [], callId, log, services.callEvents);
+  const { direction, ...parties } = started;
+  webhooks.post('call.started', {
+    ...parties,
+    agent: profile.name,
+    ...(direction !== undefined && { direction }),
+  });
+  return webhooks;
 }

@@ -24,8 +24,15 @@ import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat } from './agent-session-config.js';
 import { agentTools, connectAgent } from './call-agent.js';
 import type { CallDetailRecord, CallEndReason } from '../observability/call-detail-record.js';
-import { CallEventWebhooks } from './call-event-webhooks.js';
-import { callRecord, inboundParties, publishCallEnded, setupMs, tellObserver } from './call-record.js';
+import type { CallEventWebhooks } from './call-event-webhooks.js';
+import {
+  beginCall,
+  callRecord,
+  inboundParties,
+  publishCallEnded,
+  setupMs,
+  tellObserver,
+} from './call-record.js';
 import { ConnectedCall } from './connected-call.js';
 import { SipLeg } from './sip-leg.js';
 import type { AgentTools } from './tools/agent-tools.js';
@@ -131,18 +138,10 @@ export class CallSession {
         return this.#refuse({ status: 488, reason: 'Not Acceptable Here', endReason: 'rejected' });
       }
     }
-    this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(
-      profile.webhooks ?? [],
-      this.callId,
-      this.#log,
-      this.#services.callEvents,
-    );
-    this.#webhooks.post('call.started', {
+    this.#webhooks = beginCall(this.#services, this.callId, profile, this.#log, {
       from: call.from,
       to: call.to,
       dialledUser: call.dialledUser,
-      agent: profile.name,
     });
     call.progress();
 

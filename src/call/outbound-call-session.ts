@@ -32,9 +32,9 @@ import type {
 import { uriHost } from '../signaling/sip-uri.js';
 import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat, greetingInstructions } from './agent-session-config.js';
-import { agentTools, connectAgent } from './call-agent.js';
-import { CallEventWebhooks } from './call-event-webhooks.js';
-import { callRecord, publishCallEnded, tellObserver } from './call-record.js';
+import { agentReconnector, agentTools, connectAgent } from './call-agent.js';
+import type { CallEventWebhooks } from './call-event-webhooks.js';
+import { beginCall, callRecord, publishCallEnded, tellObserver } from './call-record.js';
 import type { CallServices } from './call-services.js';
 import { ConnectedCall, type CallSummary } from './connected-call.js';
 import { SipLeg } from './sip-leg.js';
@@ -174,18 +174,10 @@ export class OutboundCallSession {
 
   async #run(): Promise<void> {
     const { profile } = this.request;
-    this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(
-      profile.webhooks ?? [],
-      this.callId,
-      this.#log,
-      this.#services.callEvents,
-    );
-    this.#webhooks.post('call.started', {
+    this.#webhooks = beginCall(this.#services, this.callId, profile, this.#log, {
       from: this.#from(),
       to: this.request.to,
       dialledUser: this.request.to,
-      agent: profile.name,
       direction: 'outbound',
     });
     let pair: PortPair;
@@ -311,15 +303,7 @@ export class OutboundCallSession {
       answeredAtMs,
       services: this.#services,
       log: this.#log,
-      reconnectAgent: () =>
-        connectAgent(
-          this.#services,
-          profile,
-          apiFormat,
-          tools,
-          new Promise<void>(() => undefined),
-          this.#log,
-        ),
+      reconnectAgent: agentReconnector(this.#services, profile, apiFormat, tools, this.#log),
       onEnded: (endReason, summary, endedAtMs) => {
         this.#finish(endReason, 200, answeredAtMs, summary, endedAtMs);
         void pair.close().catch(ignore('outbound.port-pair-close'));

@@ -11,9 +11,9 @@ import type { Logger } from '../observability/logger.js';
 import type { MediaStreamCall } from '../streams/media-stream-call.js';
 import type { AgentProfile } from './agent-profile.js';
 import { apiAudioFormat } from './agent-session-config.js';
-import { agentTools, connectAgent } from './call-agent.js';
-import { CallEventWebhooks } from './call-event-webhooks.js';
-import { callRecord, publishCallEnded, setupMs, tellObserver } from './call-record.js';
+import { agentReconnector, agentTools, connectAgent } from './call-agent.js';
+import type { CallEventWebhooks } from './call-event-webhooks.js';
+import { beginCall, callRecord, publishCallEnded, setupMs, tellObserver } from './call-record.js';
 import type { CallServices } from './call-services.js';
 import { ConnectedCall, type CallSummary } from './connected-call.js';
 import { StreamLeg } from './stream-leg.js';
@@ -87,18 +87,10 @@ export class StreamCallSession {
       return this.#finish('rejected', 404);
     }
     this.#profile = profile;
-    this.#services.observer?.accepted(this.callId);
-    this.#webhooks = new CallEventWebhooks(
-      profile.webhooks ?? [],
-      this.callId,
-      this.#log,
-      this.#services.callEvents,
-    );
-    this.#webhooks.post('call.started', {
+    this.#webhooks = beginCall(this.#services, this.callId, profile, this.#log, {
       from: stream.from,
       to: stream.to,
       dialledUser: stream.to,
-      agent: profile.name,
     });
     const apiFormat = streamApiFormat(profile, stream.format);
     this.#apiFormat = apiFormat;
@@ -128,16 +120,7 @@ export class StreamCallSession {
       answeredAtMs,
       services: this.#services,
       log: this.#log,
-      // After a failed transfer the call needs an agent again, whatever happened at setup.
-      reconnectAgent: () =>
-        connectAgent(
-          this.#services,
-          profile,
-          apiFormat,
-          tools,
-          new Promise<void>(() => undefined),
-          this.#log,
-        ),
+      reconnectAgent: agentReconnector(this.#services, profile, apiFormat, tools, this.#log),
       onEnded: (reason, summary, endedAtMs) => this.#finish(reason, 200, answeredAtMs, summary, endedAtMs),
     });
     if (this.#shuttingDown) this.#connected.hangup('shutdown');
