@@ -16,6 +16,7 @@ import type {
   StreamEnd,
   StreamTransferOutcome,
 } from '../media-stream-call.js';
+import { PlayoutMarks } from '../playout-marks.js';
 import { StreamGuard } from '../stream-guard.js';
 import { redirectCallToDial, type TwilioRestCredentials } from './twilio-call-update.js';
 import {
@@ -27,7 +28,6 @@ import {
 } from './twilio-messages.js';
 import { validStreamToken } from './twilio-signature.js';
 
-const frameMs = 20;
 /** A mark every 5 frames: barge-in knows what was heard to within 100 ms, at 10 marks a second. */
 const markEveryFrames = 5;
 /** Until `start`: Twilio sends `connected` and `start` at once. */
@@ -56,7 +56,6 @@ export class TwilioStream implements MediaStreamCall {
   to = '';
   agent = '';
   framesIn = 0;
-  framesOut = 0;
   readonly #ws: WebSocket;
   readonly #options: TwilioStreamOptions;
   readonly #guard: StreamGuard;
@@ -65,11 +64,7 @@ export class TwilioStream implements MediaStreamCall {
   #streamSidJson = '""';
   #resolveStarted!: (ok: boolean) => void;
   readonly #startTimer: NodeJS.Timeout;
-  #framesSinceMark = 0;
-  /** Frames played by Twilio as of the last mark it returned. */
-  #framesHeard = 0;
-  /** Marks up to this frame were cleared, not played (Twilio returns pending marks on clear). */
-  #clearedUpTo = 0;
+  readonly #marks = new PlayoutMarks(markEveryFrames);
 
   constructor(ws: WebSocket, sourceAddress: string, options: TwilioStreamOptions) {
     this.#ws = ws;
@@ -89,24 +84,25 @@ export class TwilioStream implements MediaStreamCall {
     if (this.#ws.bufferedAmount > maxBufferedBytes)
       return this.#protocolError('Twilio is not reading the stream');
     this.#ws.send(twilioMediaMessage(this.#streamSidJson, frame));
-    this.framesOut++;
-    if (++this.#framesSinceMark >= markEveryFrames) this.#sendMark();
+    if (this.#marks.sent()) this.#sendMark();
   }
 
   idle(): void {
-    if (this.#framesSinceMark > 0 && this.#state === 'streaming') this.#sendMark();
+    if (this.#marks.unmarked && this.#state === 'streaming') this.#sendMark();
+  }
+
+  get framesOut(): number {
+    return this.#marks.framesOut;
   }
 
   get unheardMs(): number {
-    return (this.framesOut - this.#framesHeard) * frameMs;
+    return this.#marks.unheardMs;
   }
 
   clear(): void {
     if (this.#state !== 'streaming') return;
     this.#ws.send(twilioClearMessage(this.#streamSidJson));
-    this.#clearedUpTo = this.framesOut;
-    this.#framesHeard = this.framesOut;
-    this.#framesSinceMark = 0;
+    this.#marks.cleared();
   }
 
   close(): void {
@@ -130,8 +126,7 @@ export class TwilioStream implements MediaStreamCall {
   }
 
   #sendMark(): void {
-    this.#ws.send(twilioMarkMessage(this.#streamSidJson, String(this.framesOut)));
-    this.#framesSinceMark = 0;
+    this.#ws.send(twilioMarkMessage(this.#streamSidJson, String(this.#marks.mark())));
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -189,13 +184,9 @@ export class TwilioStream implements MediaStreamCall {
         if (this.#state !== 'streaming') return this.#protocolError('dtmf before start');
         this.events.emit('dtmf', message.digit);
         return;
-      case 'mark': {
-        const frames = Number(message.name);
-        if (Number.isSafeInteger(frames) && frames > this.#clearedUpTo && frames > this.#framesHeard) {
-          this.#framesHeard = Math.min(frames, this.framesOut);
-        }
+      case 'mark':
+        this.#marks.played(Number(message.name));
         return;
-      }
       case 'stop':
         this.#end('stop');
         this.#ws.close(1000, 'stopped');

@@ -19,6 +19,7 @@ import type {
   StreamEnd,
   StreamTransferOutcome,
 } from '../media-stream-call.js';
+import { PlayoutMarks } from '../playout-marks.js';
 import { StreamGuard } from '../stream-guard.js';
 import { sendCallDtmf, transferCall, type VonageRestCredentials } from './vonage-call-update.js';
 import { validCallToken } from './vonage-signature.js';
@@ -48,7 +49,6 @@ export class VonageStream implements MediaStreamCall {
   to = '';
   agent = '';
   framesIn = 0;
-  framesOut = 0;
   readonly #ws: WebSocket;
   readonly #options: VonageStreamOptions;
   readonly #guard: StreamGuard;
@@ -57,9 +57,7 @@ export class VonageStream implements MediaStreamCall {
   #frameBytes = 640;
   #resolveStarted!: (ok: boolean) => void;
   readonly #timer: NodeJS.Timeout;
-  #framesSinceNotify = 0;
-  #framesHeard = 0;
-  #clearedUpTo = 0;
+  readonly #marks = new PlayoutMarks(notifyEveryFrames);
 
   constructor(ws: WebSocket, sourceAddress: string, options: VonageStreamOptions) {
     this.#ws = ws;
@@ -83,24 +81,25 @@ export class VonageStream implements MediaStreamCall {
     if (this.#ws.bufferedAmount > maxBufferedBytes)
       return this.#protocolError('Vonage is not reading the stream');
     this.#ws.send(frame, { binary: true });
-    this.framesOut++;
-    if (++this.#framesSinceNotify >= notifyEveryFrames) this.#sendNotify();
+    if (this.#marks.sent()) this.#sendNotify();
   }
 
   idle(): void {
-    if (this.#framesSinceNotify > 0 && this.#state === 'streaming') this.#sendNotify();
+    if (this.#marks.unmarked && this.#state === 'streaming') this.#sendNotify();
+  }
+
+  get framesOut(): number {
+    return this.#marks.framesOut;
   }
 
   get unheardMs(): number {
-    return (this.framesOut - this.#framesHeard) * frameMs;
+    return this.#marks.unheardMs;
   }
 
   clear(): void {
     if (this.#state !== 'streaming') return;
     this.#ws.send('{"action":"clear"}');
-    this.#clearedUpTo = this.framesOut;
-    this.#framesHeard = this.framesOut;
-    this.#framesSinceNotify = 0;
+    this.#marks.cleared();
   }
 
   close(): void {
@@ -125,8 +124,7 @@ export class VonageStream implements MediaStreamCall {
   }
 
   #sendNotify(): void {
-    this.#ws.send(`{"action":"notify","payload":{"frames":${this.framesOut}}}`);
-    this.#framesSinceNotify = 0;
+    this.#ws.send(`{"action":"notify","payload":{"frames":${this.#marks.mark()}}}`);
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -174,10 +172,7 @@ export class VonageStream implements MediaStreamCall {
       }
       case 'websocket:notify': {
         const payload = message.payload as { frames?: unknown } | undefined;
-        const frames = typeof payload?.frames === 'number' ? payload.frames : NaN;
-        if (Number.isSafeInteger(frames) && frames > this.#clearedUpTo && frames > this.#framesHeard) {
-          this.#framesHeard = Math.min(frames, this.framesOut);
-        }
+        this.#marks.played(typeof payload?.frames === 'number' ? payload.frames : NaN);
         return;
       }
       default:
