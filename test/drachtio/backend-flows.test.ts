@@ -1,7 +1,8 @@
 // The DrachtioBackend on its own (no app), in both connection modes, against a real drachtio-server
 // and a hand-written UDP caller: every part of the SignalingBackend contract — IncomingCall with
 // 180/200 resolving on the ACK, 503 + Retry-After past maxCalls, the inbound policy's 403,
-// re-INVITE answered and refused, INFO both ways, REFER followed to the final NOTIFY, BYE both
+// re-INVITE answered and refused, INFO both ways, REFER followed to the final NOTIFY, a caller's
+// REFER declined, BYE both
 // ways, CANCEL, late offer — and, in outbound mode, the listener staying "connected" while the
 // per-call connections come and go. Needs a drachtio binary (DRACHTIO_BIN or PATH).
 import { spawnSync } from 'node:child_process';
@@ -160,6 +161,11 @@ for (const setup of modes) {
         t.ok(await caller.response(200, trying.cseq, 'NOTIFY'), '200 to the first NOTIFY');
         notify('SIP/2.0 200 OK\r\n', 'terminated;reason=noresource');
         t.same(await outcome, { accepted: true, status: 200, reason: 'OK' });
+      });
+
+      await t.test('a REFER from the caller is declined (603)', async (t) => {
+        const refer = caller.send('REFER', { extra: ['Refer-To: <sip:premium@127.0.0.1:9>'] });
+        t.ok(await caller.response(603, refer.cseq, 'REFER'), '603 Decline: we place no call for a peer');
       });
 
       await t.test('BYE from us', async (t) => {

@@ -1,5 +1,6 @@
-// Late offer (SDP in the ACK), re-INVITE for hold (answered by the call layer), INFO, and a
-// re-INVITE refused with 488; from a hand-written UDP peer.
+// Late offer (SDP in the ACK), re-INVITE for hold (answered by the call layer), INFO, a
+// re-INVITE refused with 488, and a REFER from the caller declined (603, nothing dialled); from a
+// hand-written UDP peer.
 import t from 'tap';
 import type { Dialog, ReinviteOffer, InfoRequest } from '../../src/signaling/signaling-backend.js';
 import { answerFor, startEndpoint } from './support/sip-endpoint.js';
@@ -7,7 +8,7 @@ import { UdpPeer, header, offer, request, statusOf, until } from './support/raw-
 
 const PORT = 17550;
 
-t.test('late offer, hold re-INVITE, INFO, refused re-INVITE, BYE', async (t) => {
+t.test('late offer, hold re-INVITE, INFO, refused re-INVITE, declined REFER, BYE', async (t) => {
   const backend = await startEndpoint(t, PORT);
   let dialog: Dialog | null = null;
   const reinvites: ReinviteOffer[] = [];
@@ -85,10 +86,34 @@ t.test('late offer, hold re-INVITE, INFO, refused re-INVITE, BYE', async (t) => 
   t.equal(refused.length >= 1, true, 'refused re-INVITE answered 488');
   peer.send(request({ ...base, method: 'ACK', branch: 'z9hG4bK-d4', cseq: 4, toTag }, peer.port), PORT);
 
+  // A REFER from the caller asks us to call its Refer-To (here: the caller itself, so an INVITE
+  // we placed would arrive on this socket). Declined; nothing is dialled.
+  peer.send(
+    request(
+      {
+        ...base,
+        method: 'REFER',
+        branch: 'z9hG4bK-d4r',
+        cseq: 5,
+        toTag,
+        extra: [`Refer-To: <sip:premium@127.0.0.1:${peer.port}>`],
+      },
+      peer.port,
+    ),
+    PORT,
+  );
+  const declined = await peer.waitFor((m) => /CSeq: 5 REFER/.test(m) && statusOf(m) !== 100);
+  t.equal(statusOf(declined[0] ?? ''), 603, 'REFER from the peer declined (603)');
+  await new Promise((r) => setTimeout(r, 500));
+  t.notOk(
+    peer.received.some((m) => m.startsWith('INVITE ')),
+    'and no INVITE was placed to its Refer-To',
+  );
+
   const ended: string[] = [];
   (dialog as Dialog | null)?.events.on('terminated', ({ reason }) => ended.push(reason));
-  peer.send(request({ ...base, method: 'BYE', branch: 'z9hG4bK-d5', cseq: 5, toTag }, peer.port), PORT);
-  const bye200 = await peer.waitFor((m) => statusOf(m) === 200 && /CSeq: 5 BYE/.test(m));
+  peer.send(request({ ...base, method: 'BYE', branch: 'z9hG4bK-d5', cseq: 6, toTag }, peer.port), PORT);
+  const bye200 = await peer.waitFor((m) => statusOf(m) === 200 && /CSeq: 6 BYE/.test(m));
   t.equal(bye200.length, 1, 'BYE answered');
   await until(() => ended.length === 1);
   t.same(ended, ['remote-bye'], 'the call survived the refused re-INVITE until BYE');

@@ -142,6 +142,9 @@ export class DrachtioDialog implements Dialog {
       if (this.events.listenerCount('reinvite') === 0) offer.respond(null);
       else this.events.emit('reinvite', offer);
     });
+    // A REFER from the peer (RFC 3515) asks us to place a call: declined, as in the embedded
+    // backend (drachtio-srf would answer 200 and do nothing).
+    dialog.on('refer', (_req: SrfRequest, res: SrfResponse) => res.send(603, 'Decline'));
     dialog.on('info', (req: SrfRequest, res: SrfResponse) => {
       res.send(200);
       this.events.emit('info', { contentType: req.get('Content-Type') ?? '', body: req.body });

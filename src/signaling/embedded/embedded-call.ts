@@ -138,6 +138,15 @@ export class EmbeddedDialog implements Dialog {
         bye.accept().catch(ignore('embedded-call.answer-bye'));
         this.events.emit('bye');
       },
+      // A REFER from the peer asks us to place a call to its Refer-To (RFC 3515). sip.js, without
+      // this, accepts it and follows it: any caller could make us dial anywhere (and each
+      // referral's Inviter stayed in the UserAgent for good). We decline, as a PBX with
+      // transfers off does; our own transfers are REFERs we send.
+      onRefer: (referral) => {
+        referral
+          .reject({ statusCode: 603, reasonPhrase: 'Decline' })
+          .catch(ignore('embedded-call.decline-refer'));
+      },
       onInfo: (info) => {
         info.accept().catch(ignore('embedded-call.answer-info'));
         this.events.emit('info', {
