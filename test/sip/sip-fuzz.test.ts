@@ -108,7 +108,8 @@ t.test(
         failure = `no answer after datagrams ${sent}..${sent + BURST - 1} (seed ${SEED}); alive: ${gs.alive()}`;
       }
     }
-    const seconds = (Date.now() - started) / 1000;
+    const lastBurstAt = Date.now();
+    const seconds = (lastBurstAt - started) / 1000;
     t.notOk(failure, failure ?? 'answered after every burst');
     t.ok(gs.alive(), `process alive after ${DATAGRAMS} datagrams in ${seconds.toFixed(1)} s`);
     if (failure !== undefined || !gs.alive()) {
@@ -160,10 +161,16 @@ t.test(
     const until = Date.now() + 45_000;
     while ((await gs.metric('grok_sip_active_calls')) > 0 && Date.now() < until) await sleep(500);
     t.equal(await gs.metric('grok_sip_active_calls'), 0, 'every call the fuzz opened has ended');
+    // Transactions of the last bursts (and our Timer G retransmissions of their failures) live
+    // 64*T1 = 32 s: measured before that, the heap holds them (+3 MB at 50,000 datagrams).
+    const settled = lastBurstAt + 34_000 - Date.now();
+    if (settled > 0) await sleep(settled);
     const heapAfter = await liveHeap(gs, dir);
     t.comment(
       `live heap before ${(heapBefore / 1e6).toFixed(1)} MB, after ${(heapAfter / 1e6).toFixed(1)} MB`,
     );
-    t.ok(heapAfter < heapBefore + 20e6, 'live heap back near where it was');
+    // What stays is V8's compiled code for the paths the fuzz made hot (~2 MB) and its caches;
+    // a map that kept one entry per fuzz message would hold far more (a Call-ID map did: 11 MB).
+    t.ok(heapAfter < heapBefore + 8e6, 'live heap back near where it was (within 8 MB)');
   },
 );

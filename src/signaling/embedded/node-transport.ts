@@ -376,8 +376,12 @@ export class NodeTransport implements Transport {
       writeTopVia(head, { ...stamped, params: new Map(stamped.params).set('branch', branch) });
       const sips = /^\S+\s+sips:/i.test(head.startLine);
       this.#branches.set(branch, { from, atMs: Date.now(), sips });
-      if (from.transport === 'udp') this.#callListeners.remember(findHeader(head, 'call-id'), from.via);
-      else if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
+      // With one UDP listener every call leaves from it: nothing to remember (10,000 Call-IDs of a
+      // scan would otherwise stay in the map, ~1 MB after the SIP fuzz).
+      if (from.transport === 'udp') {
+        if (this.sockets.severalUdpListeners)
+          this.#callListeners.remember(findHeader(head, 'call-id'), from.via);
+      } else if (from.transport === 'tcp') this.sockets.alias(`${via.host}:${via.port ?? 5060}`, from.via);
       else this.#callConnections.remember(findHeader(head, 'call-id'), from.via);
       if (isAck) this.retransmitter.ackReceived(branch);
     }

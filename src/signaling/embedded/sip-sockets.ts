@@ -170,6 +170,11 @@ export class SipSockets {
   }
 
   /** Address the UDP listener on `localPort` is bound to. */
+  /** More than one UDP listener: which one a call came in on matters (call-listeners.ts). */
+  get severalUdpListeners(): boolean {
+    return this.#udp.length > 1;
+  }
+
   udpAddress(localPort: number): string | undefined {
     return this.#udp.find((u) => u.port === localPort)?.spec.address;
   }
