@@ -36,7 +36,34 @@ export interface HttpEndpointsOptions {
   readonly log?: Logger;
   /** Asked first for every request and WebSocket upgrade; may be set after the listener starts. */
   readonly ingress?: () => HttpIngress | undefined;
+  /** Connection limits; the defaults are HTTP_LIMITS (tests shorten the timeouts). */
+  readonly limits?: Partial<HttpLimits>;
 }
+
+/**
+ * What one client may hold of the listener. Node's own defaults let a request's headers trickle
+ * in for 60 s and the whole request for 300 s, checked every 30 s, and take any number of
+ * connections: a few thousand slow or idle sockets would then hold the process's descriptors,
+ * which calls need for their RTP and realtime sockets. An upgraded WebSocket (a carrier media
+ * stream, one per call) counts against maxConnections and is timed by its own protocol after.
+ */
+export interface HttpLimits {
+  /** Request headers complete within this, from the connection or the previous request. */
+  readonly headersTimeoutMs: number;
+  /** The whole request (headers and body) within this. */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Open connections at most (WebSocket streams included); more are closed on accept. */
+  readonly maxConnections: number;
+}
+
+export const HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4_096,
+};
 
 export interface HttpEndpoints {
   /** The bound port (the real one when 0 was asked). */
@@ -56,55 +83,67 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
     res.end('internal error\n');
   };
 
-  const server = http.createServer((req, res) => {
-    try {
-      if (options.ingress?.()?.handleRequest(req, res) === true) return;
-    } catch (err) {
-      fail(res, 'ingress request', err);
-      return;
-    }
-    // HEAD is GET without a body (RFC 9110 §9.3.2); node drops the body itself.
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
-      return;
-    }
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/metrics') {
-      let text: Promise<string>;
+  const limits: HttpLimits = { ...HTTP_LIMITS, ...options.limits };
+  const server = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // The timeouts above are enforced on this tick (Node's default: every 30 s).
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    (req, res) => {
       try {
-        text = options.metrics.metrics();
+        if (options.ingress?.()?.handleRequest(req, res) === true) return;
       } catch (err) {
-        fail(res, 'metrics collection', err);
+        fail(res, 'ingress request', err);
         return;
       }
-      text.then(
-        (body) => res.writeHead(200, { 'content-type': options.metrics.contentType }).end(body),
-        (err: unknown) => fail(res, 'metrics collection', err),
-      );
-      return;
-    }
-    if (path === '/healthz' || path === '/readyz') {
-      let report: HealthReport;
-      try {
-        report = options.health();
-      } catch (err) {
-        fail(res, 'health report', err);
+      // HEAD is GET without a body (RFC 9110 §9.3.2); node drops the body itself.
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
-      const ok = path === '/healthz' ? report.live : report.ready;
-      let body: string;
-      try {
-        body = JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report.detail });
-      } catch (err) {
-        // A detail that cannot be serialised (cycle, BigInt) must not hide the status code.
-        if (once.first('health detail')) log.error({ err: (err as Error).message }, 'health detail not JSON');
-        body = JSON.stringify({ status: ok ? 'ok' : 'unavailable' });
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        let text: Promise<string>;
+        try {
+          text = options.metrics.metrics();
+        } catch (err) {
+          fail(res, 'metrics collection', err);
+          return;
+        }
+        text.then(
+          (body) => res.writeHead(200, { 'content-type': options.metrics.contentType }).end(body),
+          (err: unknown) => fail(res, 'metrics collection', err),
+        );
+        return;
       }
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(body);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-  });
+      if (path === '/healthz' || path === '/readyz') {
+        let report: HealthReport;
+        try {
+          report = options.health();
+        } catch (err) {
+          fail(res, 'health report', err);
+          return;
+        }
+        const ok = path === '/healthz' ? report.live : report.ready;
+        let body: string;
+        try {
+          body = JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...report.detail });
+        } catch (err) {
+          // A detail that cannot be serialised (cycle, BigInt) must not hide the status code.
+          if (once.first('health detail'))
+            log.error({ err: (err as Error).message }, 'health detail not JSON');
+          body = JSON.stringify({ status: ok ? 'ok' : 'unavailable' });
+        }
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(body);
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     try {
@@ -116,9 +155,11 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
     if (socket.writable) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });
-  // Malformed HTTP: answer 400 when the socket still takes it, never throw.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  // Malformed HTTP: 400 (a request past the header or request deadline: 408) when the socket
+  // still takes it, never throw.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

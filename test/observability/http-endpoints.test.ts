@@ -145,3 +145,51 @@ t.test('IPv6 loopback', async (t) => {
   t.equal(endpoints.url, `http://[::1]:${endpoints.port}`);
   t.equal((await fetch(`${endpoints.url}/healthz`)).status, 200);
 });
+
+t.test(
+  'connection limits: trickled headers get 408, connections past maxConnections are closed',
+  async (t) => {
+    const endpoints = await startHttpEndpoints({
+      address: '127.0.0.1',
+      port: 0,
+      metrics: new GrokSipMetrics({ processMetrics: false }),
+      health: () => ({ live: true, ready: true, detail: {} }),
+      limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000, maxConnections: 3 },
+    });
+    t.teardown(() => endpoints.close());
+
+    // Headers that never finish (a slowloris): answered 408 and closed near the header deadline.
+    const started = Date.now();
+    const slow = await new Promise<{ answer: string; ms: number }>((resolve, reject) => {
+      const socket = net.connect(endpoints.port, '127.0.0.1', () =>
+        socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'),
+      );
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('close', () => resolve({ answer, ms: Date.now() - started }));
+      socket.on('error', reject);
+    });
+    t.match(slow.answer, /^HTTP\/1\.1 408 /, 'trickled headers: 408 Request Timeout');
+    t.ok(slow.ms < 5000, `and closed after ${slow.ms} ms (Node's default would wait 60 s)`);
+
+    // Three idle connections fill the listener; a fourth is closed without an answer, and once
+    // the idle ones are gone the listener serves again.
+    const idle = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(endpoints.port, '127.0.0.1', () => resolve(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await raw(endpoints.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n').catch(() => '');
+    t.equal(refused, '', 'the fourth connection is closed unanswered');
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const res = await fetch(`${endpoints.url}/healthz`);
+    t.equal(res.status, 200, 'served again once connections are free');
+  },
+);
