@@ -1,7 +1,8 @@
 // The embedded signaling backend: a sip.js 0.21.2 UserAgent (pinned; upstream is dormant) over our
 // Node transport, with the pass-through SDP handler. The contained workarounds, each covered by
-// the SIPp/Kamailio/baresip tests in test/sip/:
-//   - UDP values for timers D/I/J/K (sip.js ships the reliable-transport zeros), see #udpTimers;
+// the tests in test/sip/:
+//   - UDP values for timers D/I/J/K (sip.js ships the reliable-transport zeros), see #udpTimers
+//     (udp-retransmission.test.ts);
 //   - any Request-URI user accepted (sip.js answers 404 unless it is the UA's own user);
 //   - credentials chosen per registration account (sip.js has one username/password per UA);
 //   - sip.js's parser table built once per process, not per parse (sipjs-grammar.ts, G4).
