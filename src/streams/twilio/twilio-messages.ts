@@ -30,7 +30,9 @@ export type TwilioInbound =
     }
   | { readonly event: 'dtmf'; readonly digit: DtmfDigit }
   | { readonly event: 'mark'; readonly name: string }
-  | { readonly event: 'stop' };
+  | { readonly event: 'stop' }
+  /** An event this parser does not know (one Twilio added later): ignored, the stream goes on. */
+  | { readonly event: 'other'; readonly name: string };
 
 export class TwilioProtocolError extends Error {}
 
@@ -108,7 +110,8 @@ export function parseTwilioMessage(text: string): TwilioInbound {
     case 'stop':
       return { event: 'stop' };
     default:
-      throw new TwilioProtocolError(`unknown event ${JSON.stringify(m.event)}`.slice(0, 80));
+      if (typeof m.event !== 'string') throw new TwilioProtocolError('message without an event name');
+      return { event: 'other', name: m.event.slice(0, 40) };
   }
 }
 

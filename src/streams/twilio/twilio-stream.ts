@@ -191,6 +191,9 @@ export class TwilioStream implements MediaStreamCall {
         this.#end('stop');
         this.#ws.close(1000, 'stopped');
         return;
+      case 'other':
+        this.#log.debug({ event: message.name }, 'twilio stream event ignored');
+        return;
     }
   }
 
