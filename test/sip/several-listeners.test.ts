@@ -4,7 +4,7 @@
 // another port; a call we place to an IPv6 peer leaves from the IPv6 listener and completes.
 import t, { type Test } from 'tap';
 import { answerCalls, startEndpoint } from './support/sip-endpoint.js';
-import { UdpPeer, header, offer, request, statusOf, until } from './support/raw-sip.js';
+import { UdpPeer, header, offer, request, responseTo, statusOf, until } from './support/raw-sip.js';
 
 async function callAndLetUsHangUp(
   t: Test,
@@ -55,20 +55,9 @@ async function callAndLetUsHangUp(
   return { ok: ok ?? '', bye: bye ?? '', byeSourcePort: index >= 0 ? peer.sourcePorts[index]! : -1 };
 }
 
-/** 200 OK to a request: its Via, From, To (tagged), Call-ID and CSeq copied (RFC 3261 §8.2.6.2). */
-function okFor(req: string, extra: string[] = [], body = ''): string {
-  const to = header(req, 'To') ?? '';
-  const copy = ['Via', 'From', 'Call-ID', 'CSeq'].map((h) => `${h}: ${header(req, h) ?? ''}`);
-  return [
-    'SIP/2.0 200 OK',
-    ...copy,
-    `To: ${/;tag=/.test(to) ? to : `${to};tag=callee`}`,
-    ...extra,
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    '',
-    body,
-  ].join('\r\n');
-}
+/** 200 OK to a request (support/raw-sip.ts responseTo). */
+const okFor = (req: string, extra: string[] = [], body = ''): string =>
+  responseTo(req, '200 OK', extra, body);
 
 t.test('two UDP ports: each call stays on the port it came in on', async (t) => {
   const [first, second] = [19330, 19331];

@@ -6,24 +6,9 @@
 // A hand-written UDP peer plays the lossy side.
 import t from 'tap';
 import { answerCalls, startEndpoint } from './support/sip-endpoint.js';
-import { UdpPeer, header, offer, request, statusOf } from './support/raw-sip.js';
+import { UdpPeer, header, offer, request, responseTo, statusOf } from './support/raw-sip.js';
 
 const PORT = 17580;
-
-/** A response to a request: its Via, From, Call-ID and CSeq copied, To tagged (RFC 3261 §8.2.6.2). */
-function responseTo(req: string, status: string, extra: string[] = [], body = ''): string {
-  const to = header(req, 'To') ?? '';
-  const copy = ['Via', 'From', 'Call-ID', 'CSeq'].map((h) => `${h}: ${header(req, h) ?? ''}`);
-  return [
-    `SIP/2.0 ${status}`,
-    ...copy,
-    `To: ${/;tag=/.test(to) ? to : `${to};tag=callee`}`,
-    ...extra,
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    '',
-    body,
-  ].join('\r\n');
-}
 
 const branchOf = (m: string): string => /;branch=([^;\s]+)/.exec(header(m, 'Via') ?? '')?.[1] ?? '';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -67,6 +67,21 @@ export const audioSdp = (rtpPort: number, direction = 'sendrecv', version = 1): 
     '',
   ].join('\r\n');
 
+/** A response to a request: its Via, From, Call-ID and CSeq copied, To tagged (RFC 3261 §8.2.6.2). */
+export function responseTo(req: string, status: string, extra: string[] = [], body = ''): string {
+  const to = header(req, 'To') ?? '';
+  const copy = ['Via', 'From', 'Call-ID', 'CSeq'].map((h) => `${h}: ${header(req, h) ?? ''}`);
+  return [
+    `SIP/2.0 ${status}`,
+    ...copy,
+    `To: ${/;tag=/.test(to) ? to : `${to};tag=callee`}`,
+    ...extra,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
 export function statusOf(message: string): number {
   return Number(/^SIP\/2\.0 (\d{3})/.exec(message)?.[1] ?? 0);
 }
